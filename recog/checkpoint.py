@@ -1,0 +1,98 @@
+"""Checkpoints and packaged models.
+
+A *packaged model* is a plain dict of tensors, strings and numbers — config, symbol table,
+feature settings, CMVN statistics and weights — that loads with ``torch.load(weights_only=True)``.
+A training checkpoint is the same dict plus ``train_state`` (optimizer, scheduler, counters, RNG).
+Files are written atomically: to a temporary name, then renamed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .config import Config
+from .features.cmvn import CMVN
+from .models import CTCModel, build_model
+from .tokens import SymbolTable
+
+FORMAT = "recog-model-1"
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def model_dict(model: CTCModel, cfg: Config, symbols: SymbolTable, cmvn: CMVN | None, meta: dict | None = None) -> dict:
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return {
+        "format": FORMAT,
+        "config": cfg.to_dict(),
+        "symbols": list(symbols.symbols),
+        "unit": symbols.unit,
+        "cmvn": cmvn.state() if cmvn is not None else None,
+        "state_dict": state,
+        "meta": meta or {},
+    }
+
+
+def load_file(path: str | Path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        for name in ("model.pt", "best.pt", "last.pt"):
+            if (path / name).exists():
+                path = path / name
+                break
+    try:
+        d = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: model file not found") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds on corrupt files
+        raise ValueError(f"{path}: not a loadable recog model ({type(e).__name__}: {e})") from None
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a recog model file (format {d.get('format') if isinstance(d, dict) else None!r})")
+    return d
+
+
+class LoadedModel:
+    """A model ready for inference: config, symbols, CMVN and the network in eval mode."""
+
+    def __init__(self, d: dict):
+        self.cfg = Config.from_dict(d["config"])
+        self.symbols = SymbolTable(d["symbols"], d["unit"])
+        self.cmvn = CMVN.from_state(d["cmvn"]) if d.get("cmvn") is not None else None
+        self.model = build_model(self.cfg, len(self.symbols))
+        self.model.load_state_dict(d["state_dict"])
+        self.model.eval()
+        self.meta = d.get("meta", {})
+
+
+def load_model(path: str | Path) -> LoadedModel:
+    return LoadedModel(load_file(path))
+
+
+def package(src: str | Path, dst: str | Path, meta: dict | None = None, average: list[str | Path] | None = None) -> Path:
+    """Strip a checkpoint to an inference-only model file ``dst`` (a directory gets model.pt).
+    ``average``: further checkpoints whose weights are averaged with ``src``'s."""
+    d = load_file(src)
+    out = {k: v for k, v in d.items() if k != "train_state"}
+    if average:
+        states = [d["state_dict"]] + [load_file(p)["state_dict"] for p in average]
+        out["state_dict"] = {
+            k: (sum(s[k].double() for s in states) / len(states)).to(v.dtype) if v.is_floating_point() else v
+            for k, v in d["state_dict"].items()
+        }
+    out["meta"] = {**d.get("meta", {}), **(meta or {})}
+    dst = Path(dst)
+    if dst.suffix != ".pt":
+        dst = dst / "model.pt"
+    atomic_save(out, dst)
+    return dst

@@ -1,0 +1,226 @@
+"""``recog``: one command with verbs.  Each verb is a thin call into the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML config (see recipes/*/conf)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. train.lr=3e-4")
+
+
+def _load_config(args):
+    from .config import Config
+
+    return Config.load(args.config, args.overrides)
+
+
+def cmd_prep(args) -> int:
+    if args.kind == "lines":
+        from data_prep.lines import main
+    elif args.kind == "iam":
+        from data_prep.iam import main
+    else:  # pragma: no cover - argparse restricts choices
+        raise SystemExit(f"unknown corpus kind {args.kind}")
+    return main(args.rest) or 0
+
+
+def cmd_features(args) -> int:
+    import torch
+
+    from .data import compute_features
+    from .features.cmvn import CMVN
+    from .manifest import read_manifest, write_manifest, write_text
+
+    cfg = _load_config(args)
+    utts = read_manifest(args.data)
+    out = Path(args.out)
+    good = compute_features(utts, cfg.features, out / "npy", log=lambda m: print(m, file=sys.stderr))
+    write_manifest(out / "manifest.jsonl", good)
+    write_text(out / "text", sorted((u.id, u.text or "") for u in good))
+    if args.cmvn:
+        import numpy as np
+
+        stats = CMVN.estimate(np.load(u.feats).astype(np.float32) for u in good)
+        torch.save(stats.state(), out / "cmvn.pt")
+    print(f"{len(good)} of {len(utts)} utterances -> {out}", file=sys.stderr)
+    return 0 if good else 1
+
+
+def cmd_train(args) -> int:
+    from .train import train
+
+    cfg = _load_config(args)
+    train(cfg, args.train, args.valid, args.exp, tokens=args.tokens, cmvn_path=args.cmvn, init=args.init,
+          restart=args.restart, argv=["recog"] + sys.argv[1:], max_steps=args.max_steps)
+    return 0
+
+
+def _print_results(results, symbols, fmt: str, out) -> None:
+    for uid, hyp, frame_shift in results:
+        text = symbols.decode(hyp.tokens)
+        if fmt == "text":
+            out.write(f"{uid} {text}\n" if text else f"{uid}\n")
+        else:
+            syms = [symbols.symbols[t] for t in hyp.tokens]
+            out.write(json.dumps({
+                "id": uid, "text": text, "score": round(hyp.score, 4),
+                "symbols": [
+                    {"symbol": s, "confidence": round(c, 4), "start_frame": a, "end_frame": b,
+                     **({"start": round(a * frame_shift, 4), "end": round((b + 1) * frame_shift, 4)} if frame_shift else {})}
+                    for s, c, a, b in zip(syms, hyp.confidences, hyp.start_frames, hyp.end_frames)
+                ],
+            }, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def cmd_decode(args) -> int:
+    from .infer import Transcriber
+    from .manifest import read_manifest
+
+    tr = Transcriber(args.model, beam=args.beam, batch_size=args.batch_size)
+    utts = read_manifest(args.data)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    results, errors = tr.transcribe_manifest(utts)
+    _print_results(results, tr.lm.symbols, args.format, out)
+    return 1 if errors else 0
+
+
+def cmd_transcribe(args) -> int:
+    from .infer import Transcriber, collect_inputs
+
+    tr = Transcriber(args.model, beam=args.beam, batch_size=args.batch_size)
+    paths, errors = collect_inputs(args.inputs, args.files_from, tr.modality)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    results, bad = tr.transcribe_files(paths, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
+    _print_results(results, tr.lm.symbols, args.format, out)
+    if args.ref:
+        from .manifest import read_text
+        from .metrics import score
+
+        refs = read_text(args.ref)
+        hyps = {uid: tr.lm.symbols.decode(h.tokens) for uid, h, _ in results}
+        refs = {k: v for k, v in refs.items() if k in hyps or not args.only_decoded}
+        units = [tr.lm.symbols.unit] + (["word"] if tr.lm.symbols.unit == "char" else [])
+        for unit in units:
+            print(score(refs, hyps, unit).format(top_confusions=0), file=sys.stderr)
+    n_bad = len(errors) + len(bad)
+    if n_bad:
+        print(f"{n_bad} input(s) could not be transcribed (see above)", file=sys.stderr)
+    return 1 if n_bad else 0
+
+
+def cmd_score(args) -> int:
+    from .manifest import read_text
+    from .metrics import per_utterance_report, score
+
+    refs, hyps = read_text(args.ref), read_text(args.hyp)
+    rep = score(refs, hyps, args.unit)
+    print(rep.format(top_confusions=args.confusions))
+    if rep.missing:
+        print(f"warning: {len(rep.missing)} reference ids have no hypothesis (counted as deletions)", file=sys.stderr)
+    if args.per_utt:
+        Path(args.per_utt).write_text(per_utterance_report(rep) + "\n")
+    return 0
+
+
+def cmd_package(args) -> int:
+    from .checkpoint import package
+
+    src = Path(args.exp)
+    ck = src / "best.pt" if src.is_dir() else src
+    avg = []
+    if args.average:
+        avg = [p for p in sorted(src.glob("epoch*.pt"))][-args.average :] if src.is_dir() else []
+    meta = {}
+    for kv in args.meta or []:
+        k, _, v = kv.partition("=")
+        meta[k] = v
+    dst = package(ck, args.out, meta=meta, average=avg)
+    size = dst.stat().st_size / 1e6
+    print(f"{dst} ({size:.1f} MB)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="recog", description="BiLSTM-CTC speech and handwriting recognition")
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    s = sub.add_parser("prep", help="read a corpus into data/<set>/{manifest.jsonl,text} and tokens.txt")
+    s.add_argument("kind", choices=["lines", "iam"], help="lines: images + .gt.txt; iam: the IAM layout")
+    s.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the reader (--help for them)")
+    s.set_defaults(func=cmd_prep)
+
+    s = sub.add_parser("features", help="compute and cache features for a manifest")
+    s.add_argument("--data", required=True, help="manifest.jsonl or its folder")
+    s.add_argument("--out", required=True, help="output folder: npy/, manifest.jsonl, text")
+    s.add_argument("--cmvn", action="store_true", help="also write global CMVN statistics (training set)")
+    _add_config_args(s)
+    s.set_defaults(func=cmd_features)
+
+    s = sub.add_parser("train", help="train a model; rerunning resumes from the last checkpoint")
+    s.add_argument("--train", required=True, help="training manifest (with cached features)")
+    s.add_argument("--valid", required=True, help="dev manifest for early stopping")
+    s.add_argument("--tokens", help="tokens.txt (default: ../tokens.txt of the train folder)")
+    s.add_argument("--cmvn", help="cmvn.pt (default: next to the train manifest)")
+    s.add_argument("--exp", required=True, help="experiment folder")
+    s.add_argument("--init", help="initialise the encoder from this model")
+    s.add_argument("--restart", action="store_true", help="ignore an existing last.pt and start over")
+    s.add_argument("--max-steps", type=int, default=0, help=argparse.SUPPRESS)
+    _add_config_args(s)
+    s.set_defaults(func=cmd_train)
+
+    for name, fn, hlp in (("decode", cmd_decode, "decode a manifest's cached features"),
+                          ("transcribe", cmd_transcribe, "transcribe image/audio files or folders")):
+        s = sub.add_parser(name, help=hlp)
+        s.add_argument("--model", required=True, help="packaged model (file or folder) or checkpoint")
+        if name == "decode":
+            s.add_argument("--data", required=True, help="manifest.jsonl or its folder")
+        else:
+            s.add_argument("inputs", nargs="*", help="files or folders")
+            s.add_argument("--files-from", help="a file listing input paths, one per line")
+            s.add_argument("--ref", help="Kaldi text of references: print the error rate at the end")
+            s.add_argument("--only-decoded", action="store_true", help="with --ref: score only ids that were transcribed")
+        s.add_argument("--beam", type=int, default=0, help="prefix beam search with this beam (0: greedy)")
+        s.add_argument("--batch-size", type=int, default=8)
+        s.add_argument("--format", choices=["text", "json"], default="text")
+        s.add_argument("--out", help="write here instead of stdout")
+        s.set_defaults(func=fn)
+
+    s = sub.add_parser("score", help="error rate of HYP against REF (Kaldi text files)")
+    s.add_argument("ref")
+    s.add_argument("hyp")
+    s.add_argument("--unit", choices=["char", "word", "phone"], default="char")
+    s.add_argument("--confusions", type=int, default=10, help="show the N commonest substitutions")
+    s.add_argument("--per-utt", help="write a per-utterance report here")
+    s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("package", help="turn a checkpoint into a self-describing model file")
+    s.add_argument("exp", help="experiment folder (uses best.pt) or checkpoint file")
+    s.add_argument("out", help="output folder (model.pt is written there) or .pt file")
+    s.add_argument("--average", type=int, default=0, help=argparse.SUPPRESS)
+    s.add_argument("--meta", action="append", metavar="KEY=VALUE", help="extra metadata stored in the file")
+    s.set_defaults(func=cmd_package)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .config import ConfigError
+    from .manifest import ManifestError
+
+    try:
+        return args.func(args)
+    except (ConfigError, ManifestError, FileNotFoundError, ValueError) as e:
+        print(f"recog {args.verb}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

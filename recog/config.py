@@ -1,0 +1,207 @@
+"""Typed configuration: dataclasses, loaded from YAML with ``a.b=value`` overrides.
+
+Unknown keys are errors (a typo in a config must not silently fall back to a default). The
+resolved configuration is written next to every experiment as ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+import yaml
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class ImageFeatures:
+    height: int = 64               # lines are scaled to this height, aspect ratio kept
+    deslant: bool = False          # shear-based slant correction (Vinciarelli & Luettin)
+    contrast: bool = True          # stretch grey levels between the 5th and 95th percentile
+    invert: bool = True            # ink -> 1.0, paper -> 0.0
+    pad: int = 4                   # white columns added left and right
+
+
+@dataclass
+class AudioFeatures:
+    sample_rate: int = 16000
+    kind: str = "fbank"            # fbank | mfcc
+    num_mel_bins: int = 40
+    num_ceps: int = 13             # mfcc only
+    energy: bool = True            # append log energy
+    deltas: int = 2                # 0, 1 (Δ) or 2 (Δ+ΔΔ)
+    frame_length_ms: float = 25.0
+    frame_shift_ms: float = 10.0
+    dither: float = 0.0
+
+
+@dataclass
+class FeatureConfig:
+    modality: str = "image"        # image | audio
+    cmvn: bool = False             # global mean/variance normalisation with training statistics
+    image: ImageFeatures = field(default_factory=ImageFeatures)
+    audio: AudioFeatures = field(default_factory=AudioFeatures)
+
+
+@dataclass
+class ModelConfig:
+    frontend: str = "cnn"          # cnn (images) | stack (audio frame stacking)
+    cnn_channels: list[int] = field(default_factory=lambda: [16, 32, 48, 64])
+    cnn_pool: list[list[int]] = field(default_factory=lambda: [[2, 2], [2, 2], [2, 1], [2, 1]])
+    cnn_dropout: float = 0.0
+    stack: int = 1                 # audio: concatenate this many frames ...
+    subsample: int = 1             # ... and keep every n-th stacked frame
+    cell: str = "lstm"             # lstm | peephole_lstm | gru | rnn
+    hidden: int = 256
+    layers: int = 3
+    bidirectional: bool = True
+    dropout: float = 0.5           # between recurrent layers and before the output layer
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 16
+    max_frames: int = 0            # if > 0, batches hold at most this many padded input frames
+    optimizer: str = "adam"        # adam | rmsprop | sgd
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9          # sgd
+    schedule: str = "plateau"      # plateau | cosine | constant
+    lr_factor: float = 0.5         # plateau: multiply by this ...
+    lr_patience: int = 2           # ... after this many epochs without improvement
+    warmup_steps: int = 0
+    min_lr: float = 1e-5
+    clip_norm: float = 5.0
+    patience: int = 8              # early stopping: epochs without dev improvement
+    seed: int = 1
+    num_workers: int = 0
+    checkpoint_every: int = 0      # also checkpoint every N steps inside an epoch (0: epoch ends only)
+    threads: int = 0               # torch.set_num_threads; 0 leaves the default
+    device: str = "auto"           # auto (cuda if present) | cpu | cuda
+    amp: bool = False              # bf16 autocast on CUDA
+    log_every: int = 50
+
+
+@dataclass
+class DecodeConfig:
+    method: str = "greedy"         # greedy | beam
+    beam: int = 10
+
+
+@dataclass
+class Config:
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def dump(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "Config":
+        return _build(cls, d or {}, "")
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> "Config":
+        d: dict = {}
+        if path is not None:
+            try:
+                d = yaml.safe_load(Path(path).read_text()) or {}
+            except yaml.YAMLError as e:
+                raise ConfigError(f"{path}: not valid YAML: {e}") from None
+            if not isinstance(d, dict):
+                raise ConfigError(f"{path}: top level must be a mapping")
+        for ov in overrides or []:
+            apply_override(d, ov)
+        try:
+            return cls.from_dict(d)
+        except ConfigError as e:
+            raise ConfigError(f"{path or 'config'}: {e}") from None
+
+
+def apply_override(d: dict, override: str) -> None:
+    """Apply ``a.b.c=value`` (value parsed as YAML) to a nested dict in place."""
+    if "=" not in override:
+        raise ConfigError(f"override {override!r} must look like key.sub=value")
+    key, val = override.split("=", 1)
+    parts = key.strip().split(".")
+    cur = d
+    for p in parts[:-1]:
+        nxt = cur.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"override {override!r}: {p} is not a section")
+        cur = nxt
+    cur[parts[-1]] = yaml.safe_load(val)
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    origin = get_origin(tp)
+    if is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        return _build(tp, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (inner,) = get_args(tp) or (Any,)
+        return [_coerce(inner, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _build(cls, d: dict, prefix: str):
+    hints = get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        where = prefix or "top level"
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {where}; known: {', '.join(sorted(names))}")
+    kwargs = {}
+    for k, v in d.items():
+        kwargs[k] = _coerce(hints[k], v, f"{prefix}.{k}" if prefix else k)
+    obj = cls(**kwargs)
+    _validate(obj, prefix)
+    return obj
+
+
+_CHOICES = {
+    ("FeatureConfig", "modality"): ("image", "audio"),
+    ("AudioFeatures", "kind"): ("fbank", "mfcc"),
+    ("ModelConfig", "frontend"): ("cnn", "stack", "none"),
+    ("ModelConfig", "cell"): ("lstm", "peephole_lstm", "gru", "rnn"),
+    ("TrainConfig", "optimizer"): ("adam", "rmsprop", "sgd"),
+    ("TrainConfig", "schedule"): ("plateau", "cosine", "constant"),
+    ("DecodeConfig", "method"): ("greedy", "beam"),
+}
+
+
+def _validate(obj, prefix: str) -> None:
+    for (cls_name, attr), choices in _CHOICES.items():
+        if type(obj).__name__ == cls_name and getattr(obj, attr) not in choices:
+            where = f"{prefix}.{attr}" if prefix else attr
+            raise ConfigError(f"{where}: {getattr(obj, attr)!r} is not one of {', '.join(choices)}")

@@ -1,0 +1,220 @@
+"""Datasets, a length-bucketed batch sampler and the padding collate.
+
+Features come from the cached ``.npy`` named by a manifest record (``feats``) or, when absent or
+when augmenting, are computed from the source file with the same code as at inference.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .config import FeatureConfig
+from .features import FeatureError, extract
+from .features.cmvn import CMVN
+from .manifest import Utterance
+from .tokens import SymbolTable
+
+
+def ctc_min_frames(labels: list[int]) -> int:
+    """Frames a CTC path needs for ``labels``: one per label plus a blank between repeats."""
+    return len(labels) + sum(1 for a, b in zip(labels, labels[1:]) if a == b)
+
+
+@dataclass
+class Example:
+    id: str
+    feats: torch.Tensor  # (T, D)
+    labels: list[int]
+    text: str
+
+
+class UtteranceDataset(torch.utils.data.Dataset):
+    def __init__(
+        self,
+        utts: list[Utterance],
+        feat_cfg: FeatureConfig,
+        symbols: SymbolTable | None = None,
+        cmvn: CMVN | None = None,
+        augment: Callable | None = None,
+        use_cache: bool = True,
+    ):
+        self.utts = utts
+        self.cfg = feat_cfg
+        self.symbols = symbols
+        self.cmvn = cmvn
+        self.augment = augment
+        self.use_cache = use_cache
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def features(self, u: Utterance) -> np.ndarray:
+        if self.use_cache and u.feats and self.augment is None:
+            f = np.load(u.feats).astype(np.float32)
+        else:
+            f = extract(u.path, self.cfg, augment=self.augment)
+        if self.cmvn is not None:
+            f = self.cmvn(f)
+        return f
+
+    def __getitem__(self, i: int) -> Example:
+        u = self.utts[i]
+        labels = self.symbols.encode(u.text or "") if self.symbols is not None else []
+        return Example(u.id, torch.from_numpy(np.ascontiguousarray(self.features(u))), labels, u.text or "")
+
+
+def filter_trainable(
+    utts: list[Utterance], symbols: SymbolTable, out_frames: Callable[[int], int], log=print
+) -> list[Utterance]:
+    """Drop (and report) utterances without frame counts, with unknown symbols, or whose labels
+    cannot fit the model's output frames (CTC would give an infinite loss)."""
+    keep, bad = [], []
+    for u in utts:
+        try:
+            labels = symbols.encode(u.text or "")
+        except ValueError as e:
+            bad.append(f"{u.id}: {e}")
+            continue
+        if not labels:
+            bad.append(f"{u.id}: empty transcript")
+            continue
+        if not u.num_frames:
+            bad.append(f"{u.id}: no frame count (run the features stage)")
+            continue
+        need, have = ctc_min_frames(labels), out_frames(u.num_frames)
+        if need > have:
+            bad.append(f"{u.id}: {need} output frames needed for {len(labels)} labels, only {have} available")
+            continue
+        keep.append(u)
+    if bad:
+        log(f"skipping {len(bad)} of {len(utts)} utterances:")
+        for b in bad[:20]:
+            log(f"  {b}")
+        if len(bad) > 20:
+            log(f"  ... and {len(bad) - 20} more")
+    return keep
+
+
+class BucketBatchSampler(torch.utils.data.Sampler):
+    """Batches of similar length: sort by length, cut into batches, shuffle the batch order.
+
+    Deterministic for (seed, epoch); under DistributedDataParallel each rank takes every
+    ``world``-th batch (the batch count is trimmed to a multiple of ``world`` so ranks stay in
+    step).  ``start`` skips batches already done in an epoch, for exact resumption.
+    """
+
+    def __init__(
+        self,
+        lengths: list[int],
+        batch_size: int,
+        max_frames: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ):
+        self.lengths = lengths
+        self.batch_size, self.max_frames = batch_size, max_frames
+        self.shuffle, self.seed = shuffle, seed
+        self.rank, self.world = rank, world
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def batches(self) -> list[list[int]]:
+        rng = random.Random(self.seed * 100003 + self.epoch)
+        order = sorted(range(len(self.lengths)), key=lambda i: (self.lengths[i], i))
+        if self.shuffle:
+            # jitter within length ties/neighbourhoods so batches differ between epochs
+            order = sorted(order, key=lambda i: self.lengths[i] * (1 + 0.1 * rng.random()))
+        out, cur, longest = [], [], 0
+        for i in order:
+            longest_new = max(longest, self.lengths[i])
+            too_many = len(cur) >= self.batch_size
+            too_long = self.max_frames and cur and longest_new * (len(cur) + 1) > self.max_frames
+            if cur and (too_many or too_long):
+                out.append(cur)
+                cur, longest_new = [], self.lengths[i]
+            cur.append(i)
+            longest = longest_new
+        if cur:
+            out.append(cur)
+        if self.shuffle:
+            rng.shuffle(out)
+        if self.world > 1:
+            out = out[: len(out) - len(out) % self.world] if len(out) >= self.world else out
+            out = out[self.rank :: self.world]
+        return out
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches()[self.start :])
+
+    def __len__(self) -> int:
+        return max(0, len(self.batches()) - self.start)
+
+
+@dataclass
+class Batch:
+    ids: list[str]
+    feats: torch.Tensor  # (B, T, D) zero-padded
+    lengths: torch.Tensor  # (B,)
+    labels: torch.Tensor  # (sum of label lengths,)
+    label_lengths: torch.Tensor  # (B,)
+    texts: list[str]
+
+
+def collate(examples: list[Example]) -> Batch:
+    B = len(examples)
+    T = max(e.feats.shape[0] for e in examples)
+    D = examples[0].feats.shape[1]
+    x = torch.zeros(B, T, D)
+    for i, e in enumerate(examples):
+        x[i, : e.feats.shape[0]] = e.feats
+    return Batch(
+        ids=[e.id for e in examples],
+        feats=x,
+        lengths=torch.tensor([e.feats.shape[0] for e in examples]),
+        labels=torch.tensor([l for e in examples for l in e.labels], dtype=torch.long),
+        label_lengths=torch.tensor([len(e.labels) for e in examples]),
+        texts=[e.text for e in examples],
+    )
+
+
+def compute_features(utts: list[Utterance], cfg: FeatureConfig, out_dir, log=print, progress: bool = True):
+    """Write one .npy per utterance (float16 for images, float32 for audio); report and skip bad
+    files; return the records that succeeded, with ``feats`` and ``num_frames`` set.  Existing
+    complete outputs are reused, so an interrupted run resumes."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dtype = np.float16 if cfg.modality == "image" else np.float32
+    good, failed = [], 0
+    for u in tqdm(utts, desc=f"features {out_dir.name}", disable=not progress, mininterval=5, file=sys.stderr):
+        dst = out_dir / f"{u.id}.npy"
+        try:
+            if dst.exists():
+                n = int(np.load(dst, mmap_mode="r").shape[0])
+            else:
+                f = extract(u.path, cfg).astype(dtype)
+                tmp = dst.with_suffix(".tmp.npy")
+                np.save(tmp, f)
+                tmp.replace(dst)
+                n = f.shape[0]
+        except FeatureError as e:
+            log(f"error: {e}; skipped")
+            failed += 1
+            continue
+        good.append(Utterance(u.id, u.path, u.text, u.speaker, str(dst.resolve()), n, dict(u.extra)))
+    if failed:
+        log(f"{failed} of {len(utts)} files could not be read (see above)")
+    return good

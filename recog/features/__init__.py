@@ -1,0 +1,49 @@
+"""Feature extraction: the same code at training and at inference.
+
+``extract(path, cfg)`` returns a float32 matrix (frames, dims): columns of a normalised line image,
+or frames of log-mel filterbank/MFCC features.  Unreadable input raises ``FeatureError`` naming
+the file and the problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..config import FeatureConfig
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm", ".ppm"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".sph", ".ogg", ".nist", ".aiff", ".aif"}
+
+
+class FeatureError(ValueError):
+    """Input that cannot be turned into features; the message names the file."""
+
+
+def modality_of(path: str | Path) -> str | None:
+    suf = Path(path).suffix.lower()
+    if suf in IMAGE_SUFFIXES:
+        return "image"
+    if suf in AUDIO_SUFFIXES:
+        return "audio"
+    return None
+
+
+def extract(path: str | Path, cfg: FeatureConfig, augment=None) -> np.ndarray:
+    if cfg.modality == "image":
+        from .image import image_features
+
+        return image_features(path, cfg.image, augment=augment)
+    from .audio import audio_features
+
+    return audio_features(path, cfg.audio)
+
+
+def feature_dim(cfg: FeatureConfig) -> int:
+    if cfg.modality == "image":
+        return cfg.image.height
+    a = cfg.audio
+    base = a.num_mel_bins if a.kind == "fbank" else a.num_ceps
+    base += 1 if a.energy else 0
+    return base * (1 + a.deltas)

@@ -1,0 +1,80 @@
+"""Audio -> frames of Kaldi-compatible log-mel filterbank or MFCC features (+ energy, Δ, ΔΔ).
+
+Reading is done with soundfile (WAV, FLAC, NIST SPHERE, ...); multi-channel audio is averaged to
+mono and resampled to the configured rate with torchaudio.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio
+
+from ..config import AudioFeatures
+
+
+def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
+    """Return a mono float waveform (samples,) in [-1, 1] at ``sample_rate``."""
+    from . import FeatureError
+
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise FeatureError(f"{path}: empty file")
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except FeatureError:
+        raise
+    except FileNotFoundError:
+        raise FeatureError(f"{path}: no such file") from None
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
+        raise FeatureError(f"{path}: cannot decode audio ({e})") from None
+    if data.shape[0] == 0:
+        raise FeatureError(f"{path}: no samples")
+    wav = torch.from_numpy(data.mean(axis=1))
+    if sr != sample_rate:
+        wav = torchaudio.functional.resample(wav, sr, sample_rate)
+    return wav
+
+
+def waveform_features(wav: torch.Tensor, cfg: AudioFeatures) -> np.ndarray:
+    from . import FeatureError
+
+    kaldi = torchaudio.compliance.kaldi
+    w = (wav * 32768.0).unsqueeze(0)
+    min_len = int(cfg.sample_rate * cfg.frame_length_ms / 1000)
+    if w.shape[1] < min_len:
+        raise FeatureError(f"audio shorter than one frame ({w.shape[1]} samples)")
+    common = dict(
+        sample_frequency=cfg.sample_rate,
+        frame_length=cfg.frame_length_ms,
+        frame_shift=cfg.frame_shift_ms,
+        dither=cfg.dither,
+        num_mel_bins=cfg.num_mel_bins,
+        energy_floor=1.0,
+    )
+    if cfg.kind == "fbank":
+        feats = kaldi.fbank(w, use_energy=cfg.energy, **common)
+        if cfg.energy:  # kaldi puts energy first; we put it last
+            feats = torch.cat([feats[:, 1:], feats[:, :1]], dim=1)
+    else:
+        feats = kaldi.mfcc(w, num_ceps=cfg.num_ceps, use_energy=cfg.energy, **common)
+    if cfg.deltas:
+        x = feats.T.unsqueeze(0)
+        parts = [x]
+        for _ in range(cfg.deltas):
+            parts.append(torchaudio.functional.compute_deltas(parts[-1], win_length=5))
+        feats = torch.cat(parts, dim=1).squeeze(0).T
+    return feats.numpy().astype(np.float32)
+
+
+def audio_features(path: str | Path, cfg: AudioFeatures) -> np.ndarray:
+    from . import FeatureError
+
+    wav = load_audio(path, cfg.sample_rate)
+    try:
+        return waveform_features(wav, cfg)
+    except FeatureError as e:
+        raise FeatureError(f"{path}: {e}") from None

@@ -1,0 +1,112 @@
+"""Line images -> column features (width, height).
+
+Grey conversion, optional deslant, height normalisation keeping the aspect ratio, contrast
+stretching, inversion (ink = 1), padding.  Each column of the result is one input frame.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..config import ImageFeatures
+
+# Modes we convert to 8-bit grey.  32-bit integer/float images and colour spaces such as LAB/HSV
+# have no agreed grey mapping for scanned lines, so they are rejected with a clear message.
+_GREY_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "La"}
+_SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N"}
+
+
+def load_grey(path: str | Path) -> Image.Image:
+    """Open an image and return it as 8-bit grey ('L'); raise FeatureError naming the file."""
+    from . import FeatureError
+
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise FeatureError(f"{path}: empty file")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+            img.load()
+    except FeatureError:
+        raise
+    except FileNotFoundError:
+        raise FeatureError(f"{path}: no such file") from None
+    except UnidentifiedImageError:
+        raise FeatureError(f"{path}: not an image Pillow can read (corrupt or unknown format)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
+        raise FeatureError(f"{path}: cannot decode image ({e})") from None
+    if img.mode in _SIXTEEN_BIT:
+        arr = np.asarray(img, dtype=np.uint16) >> 8
+        return Image.fromarray(arr.astype(np.uint8), mode="L")
+    if img.mode not in _GREY_MODES:
+        raise FeatureError(
+            f"{path}: unsupported image mode {img.mode!r}; use 1-, 8- or 16-bit grey, palette, RGB(A) or CMYK"
+        )
+    if img.mode in ("LA", "PA", "RGBA", "RGBa", "La"):
+        # Transparent pixels are paper.
+        img = img.convert("RGBA")
+        bg = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, img)
+    return img.convert("L")
+
+
+def deslant(img: Image.Image, max_shear: float = 1.0, steps: int = 21) -> Image.Image:
+    """Shear the image so that strokes are vertical: pick the shear that maximises the energy of
+    the vertical projection profile (the classic criterion of Vinciarelli & Luettin 2001)."""
+    ink = 255.0 - np.asarray(img, dtype=np.float32)
+    h, w = ink.shape
+    best, best_s = -1.0, 0.0
+    ys = np.arange(h, dtype=np.float32) - h / 2
+    for s in np.linspace(-max_shear, max_shear, steps):
+        shifts = np.round(ys * s).astype(int)
+        off = int(np.abs(shifts).max())
+        prof = np.zeros(w + 2 * off, dtype=np.float32)
+        for y in range(h):
+            prof[off + shifts[y] : off + shifts[y] + w] += ink[y]
+        score = float((prof**2).sum())
+        if score > best + 1e-6 * abs(best):
+            best, best_s = score, float(s)
+    if abs(best_s) < 1e-9:
+        return img
+    off = int(abs(best_s) * h / 2) + 1
+    new_w = w + 2 * off
+    # x_src = x_dst - off + s * (y - h/2)
+    return img.transform(
+        (new_w, h), Image.AFFINE, (1, best_s, -off - best_s * h / 2, 0, 1, 0), resample=Image.BILINEAR, fillcolor=255
+    )
+
+
+def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
+    """Grey PIL image -> (width, height) float32 features."""
+    if cfg.deslant:
+        img = deslant(img)
+    w, h = img.size
+    new_w = max(1, round(w * cfg.height / h))
+    img = img.resize((new_w, cfg.height), Image.BILINEAR)
+    a = np.asarray(img, dtype=np.float32) / 255.0
+    if cfg.contrast and a.size > 1:
+        # ink towards 0, paper towards 1: stretch between a dark and a bright percentile
+        lo, hi = np.percentile(a, [2, 90])
+        if hi - lo < 0.05:
+            lo, hi = float(a.min()), float(a.max())
+        if hi - lo > 1e-3:
+            a = (a - lo) / (hi - lo)
+    if cfg.invert:
+        a = 1.0 - a
+    a = np.clip(a, 0.0, 1.0)
+    if cfg.pad:
+        fill = 0.0 if cfg.invert else 1.0
+        a = np.pad(a, ((0, 0), (cfg.pad, cfg.pad)), constant_values=fill)
+    return np.ascontiguousarray(a.T)
+
+
+def image_features(path: str | Path, cfg: ImageFeatures, augment=None) -> np.ndarray:
+    img = load_grey(path)
+    if augment is not None:
+        img = augment(img)
+    return normalise(img, cfg)

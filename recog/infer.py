@@ -1,0 +1,124 @@
+"""Inference: load a packaged model, compute its own features, decode, keep going past bad files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .checkpoint import load_model
+from .data import Example, collate
+from .decode import greedy_batch, prefix_beam_search
+from .decode.types import Hypothesis
+from .features import FeatureError, extract, modality_of
+from .manifest import Utterance
+
+Result = tuple[str, Hypothesis, float]  # id, hypothesis, seconds per output frame (0 for images)
+
+
+def collect_inputs(inputs: list[str], files_from: str | None, modality: str) -> tuple[list[Path], list[str]]:
+    """Expand files and folders (recursively, files of the model's modality, sorted) into paths;
+    return (paths, errors) where errors name inputs that do not exist or are of another kind."""
+    paths: list[Path] = []
+    errors: list[str] = []
+    items = list(inputs)
+    if files_from:
+        with open(files_from, encoding="utf-8") as f:
+            items += [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            for root, _, files in os.walk(p):
+                for name in sorted(files):
+                    q = Path(root) / name
+                    if modality_of(q) == modality:
+                        paths.append(q)
+        elif p.exists():
+            m = modality_of(p)
+            if m is None:
+                errors.append(f"{p}: unsupported file type {p.suffix!r}")
+            elif m != modality:
+                errors.append(f"{p}: a {m} file, but the model reads {modality}")
+            else:
+                paths.append(p)
+        else:
+            errors.append(f"{p}: no such file or folder")
+    return sorted(set(paths), key=lambda q: str(q)), errors
+
+
+class Transcriber:
+    def __init__(self, model_path: str | Path, beam: int = 0, batch_size: int = 8, device: str = "cpu"):
+        self.lm = load_model(model_path)
+        self.beam = beam
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.lm.model.to(self.device)
+        self.cfg = self.lm.cfg
+        self.modality = self.cfg.features.modality
+        # seconds per output frame (audio only): frame shift times the front end's subsampling
+        self.frame_shift = 0.0
+        if self.modality == "audio":
+            sub = int(self.lm.model.output_lengths(torch.tensor([1000]))[0])
+            self.frame_shift = self.cfg.features.audio.frame_shift_ms / 1000 * 1000 / max(1, sub)
+
+    def _features(self, path: str | Path):
+        f = extract(path, self.cfg.features)
+        if self.lm.cmvn is not None:
+            f = self.lm.cmvn(f)
+        return torch.from_numpy(f)
+
+    @torch.no_grad()
+    def decode_examples(self, examples: list[Example]) -> list[Hypothesis]:
+        b = collate(examples)
+        logp, lens = self.lm.model(b.feats.to(self.device), b.lengths.to(self.device))
+        logp, lens = logp.float().cpu(), lens.cpu()
+        if self.beam and self.beam > 0:
+            return [prefix_beam_search(logp[i, : lens[i]], beam=self.beam)[0] for i in range(len(examples))]
+        return greedy_batch(logp, lens)
+
+    def _run(self, items: list[tuple[str, Callable[[], torch.Tensor], str]], on_error) -> tuple[list[Result], list[str]]:
+        results: list[Result] = []
+        errors: list[str] = []
+        pending: list[Example] = []
+
+        def flush():
+            if pending:
+                # sort by length inside the batch is not needed: outputs do not depend on batching
+                for e, h in zip(pending, self.decode_examples(pending)):
+                    results.append((e.id, h, self.frame_shift))
+                pending.clear()
+
+        for uid, get, name in items:
+            try:
+                feats = get()
+                if feats.shape[0] < 1 or int(self.lm.model.output_lengths(torch.tensor([feats.shape[0]]))[0]) < 1:
+                    raise FeatureError(f"{name}: too short to transcribe ({feats.shape[0]} frames)")
+            except FeatureError as e:
+                errors.append(str(e))
+                if on_error:
+                    on_error(str(e))
+                continue
+            pending.append(Example(uid, feats, [], ""))
+            if len(pending) >= self.batch_size:
+                flush()
+        flush()
+        return results, errors
+
+    def transcribe_files(self, paths: list[Path], on_error=None) -> tuple[list[Result], list[str]]:
+        items = [(Path(p).stem, (lambda p=p: self._features(p)), str(p)) for p in paths]
+        return self._run(items, on_error)
+
+    def transcribe_manifest(self, utts: list[Utterance], on_error=None) -> tuple[list[Result], list[str]]:
+        import numpy as np
+
+        def get(u: Utterance):
+            if u.feats:
+                f = np.load(u.feats).astype(np.float32)
+                if self.lm.cmvn is not None:
+                    f = self.lm.cmvn(f)
+                return torch.from_numpy(f)
+            return self._features(u.path)
+
+        return self._run([(u.id, (lambda u=u: get(u)), u.path) for u in utts], on_error)

@@ -1,0 +1,130 @@
+"""Utterance records and their JSON-lines manifests, plus Kaldi-style ``text`` files.
+
+A manifest line is one JSON object::
+
+    {"id": "a01-000u-00", "path": "/data/lines/a01-000u-00.png", "text": "A MOVE to stop",
+     "speaker": "a01-000u", "feats": "feats/train/a01-000u-00.npy", "num_frames": 412}
+
+``id`` and ``path`` are required; ``text`` is required for training and scoring; ``speaker``,
+``feats`` (a cached feature matrix) and ``num_frames`` are optional.  Paths are stored as given;
+relative paths are resolved against the manifest's own directory when read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+
+class ManifestError(ValueError):
+    """A manifest or text file that cannot be used, with the file and line in the message."""
+
+
+@dataclass
+class Utterance:
+    id: str
+    path: str
+    text: str | None = None
+    speaker: str | None = None
+    feats: str | None = None
+    num_frames: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        d = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}
+        d.update(self.extra)
+        return json.dumps(d, ensure_ascii=False)
+
+
+_FIELDS = {"id", "path", "text", "speaker", "feats", "num_frames"}
+
+
+def _resolve(base: Path, p: str | None) -> str | None:
+    if p is None or os.path.isabs(p):
+        return p
+    return str((base / p).resolve())
+
+
+def read_manifest(path: str | os.PathLike, check_files: bool = False) -> list[Utterance]:
+    """Read a JSONL manifest. Raises ManifestError naming the file and line on bad input."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.jsonl"
+    if not path.exists():
+        raise ManifestError(f"{path}: manifest not found")
+    base = path.parent
+    utts: list[Utterance] = []
+    seen: set[str] = set()
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ManifestError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+            if not isinstance(d, dict) or "id" not in d or "path" not in d:
+                raise ManifestError(f"{path}:{lineno}: a record needs 'id' and 'path'")
+            if d["id"] in seen:
+                raise ManifestError(f"{path}:{lineno}: duplicate id {d['id']!r}")
+            seen.add(d["id"])
+            u = Utterance(
+                id=str(d["id"]),
+                path=_resolve(base, d["path"]),
+                text=d.get("text"),
+                speaker=d.get("speaker"),
+                feats=_resolve(base, d.get("feats")),
+                num_frames=d.get("num_frames"),
+                extra={k: v for k, v in d.items() if k not in _FIELDS},
+            )
+            if check_files and not os.path.exists(u.path):
+                raise ManifestError(f"{path}:{lineno}: file {u.path} does not exist")
+            utts.append(u)
+    return utts
+
+
+def write_manifest(path: str | os.PathLike, utts: Iterable[Utterance]) -> None:
+    """Write a manifest atomically (temporary file, then rename)."""
+    path = Path(path)
+    if path.suffix != ".jsonl":
+        path = path / "manifest.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".jsonl.tmp")
+    ids: set[str] = set()
+    with open(tmp, "w", encoding="utf-8") as f:
+        for u in utts:
+            if u.id in ids:
+                raise ManifestError(f"{path}: duplicate id {u.id!r}")
+            ids.add(u.id)
+            f.write(u.to_json() + "\n")
+    os.replace(tmp, path)
+
+
+def read_text(path: str | os.PathLike) -> dict[str, str]:
+    """Read a Kaldi ``text`` file: ``<id> <transcript>`` per line (transcript may be empty)."""
+    out: dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            parts = line.split(maxsplit=1)
+            uid = parts[0]
+            if uid in out:
+                raise ManifestError(f"{path}:{lineno}: duplicate id {uid!r}")
+            out[uid] = parts[1].strip() if len(parts) > 1 else ""
+    return out
+
+
+def write_text(path: str | os.PathLike, items: Iterable[tuple[str, str]]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for uid, txt in items:
+            f.write(f"{uid} {txt}\n" if txt else f"{uid}\n")
+    os.replace(tmp, path)
