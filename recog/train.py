@@ -254,11 +254,13 @@ def train(
     stop = False
     while epoch < t.epochs and not stop:
         sampler.set_epoch(epoch, start_batch)
+        # own generator: creating the loader must not consume the global RNG (exact resumption)
         loader = torch.utils.data.DataLoader(
-            ds, batch_sampler=sampler, collate_fn=collate, num_workers=t.num_workers, persistent_workers=False
+            ds, batch_sampler=sampler, collate_fn=collate, num_workers=t.num_workers,
+            generator=torch.Generator().manual_seed(t.seed + epoch),
         )
         t0, frames, lines, loss_sum, n_loss, nonfinite = time.time(), 0, 0, 0.0, 0, 0
-        bar = tqdm(loader, total=len(sampler), desc=f"epoch {epoch + 1}", disable=rank != 0,
+        bar = tqdm(loader, total=len(sampler), desc=f"epoch {epoch + 1}", disable=rank != 0 or not sys.stderr.isatty(),
                    mininterval=1 if sys.stderr.isatty() else 60, file=sys.stderr, leave=False)
         batch_idx = start_batch
         for b in bar:
@@ -290,6 +292,9 @@ def train(
             if max_steps and step >= max_steps:
                 break
         bar.close()
+        if max_steps and step >= max_steps and batch_idx < start_batch + len(sampler):
+            save(epoch, batch_idx, last)  # stopped inside an epoch: resume at the next batch
+            break
         el = time.time() - t0
         if nonfinite:
             log(f"warning: {nonfinite} utterances had a non-finite CTC loss this epoch (zeroed)")

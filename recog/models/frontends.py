@@ -54,6 +54,9 @@ class ConvFrontend(nn.Module):
             if ph > 1 or pw > 1:
                 x = nn.functional.max_pool2d(x, (ph, pw))
                 lengths = torch.div(lengths, pw, rounding_mode="floor")
+                # a pooling window straddling a line's end (odd length) mixes its last valid
+                # column into a padding column; zero it so the next conv cannot see it
+                x = _mask_time(x, lengths)
         B, C, H, W = x.shape
         return x.permute(0, 3, 1, 2).reshape(B, W, C * H), lengths
 

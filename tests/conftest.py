@@ -1,0 +1,78 @@
+"""Shared fixtures: tiny corpora the tests write themselves (nothing is read from outside)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "it", "is", "red", "sun", "hat"]
+
+
+def render_line(text: str, height: int = 32, seed: int = 0) -> Image.Image:
+    """Draw ``text`` in Pillow's built-in font on a grey line image with a little noise."""
+    rng = random.Random(seed)
+    font = ImageFont.load_default(size=22)
+    w = int(font.getlength(text)) + 16
+    img = Image.new("L", (w, height), 235)
+    d = ImageDraw.Draw(img)
+    d.text((8, 4 + rng.randint(-1, 1)), text, fill=20, font=font)
+    px = img.load()
+    for _ in range(w * height // 40):
+        x, y = rng.randrange(w), rng.randrange(height)
+        px[x, y] = max(0, min(255, px[x, y] + rng.randint(-40, 40)))
+    return img
+
+
+def make_line_corpus(root: Path, n_train: int = 12, n_valid: int = 4, n_test: int = 4, seed: int = 0) -> Path:
+    """A kraken-style corpus: lines/<id>.png + <id>.gt.txt and train/valid/test .lst files."""
+    rng = random.Random(seed)
+    lines = root / "lines"
+    lines.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("valid", n_valid), ("test", n_test)):
+        ids = []
+        for i in range(n):
+            uid = f"{split}{i:03d}"
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3)))
+            render_line(text, seed=rng.randint(0, 10**6)).save(lines / f"{uid}.png")
+            (lines / f"{uid}.gt.txt").write_text(text + "\n")
+            ids.append(uid)
+        (root / f"{split}.lst").write_text("\n".join(ids) + "\n")
+    return root
+
+
+@pytest.fixture
+def line_corpus(tmp_path) -> Path:
+    return make_line_corpus(tmp_path / "corpus")
+
+
+TINY = [
+    "features.image.height=32",
+    "model.cnn_channels=[8,16]",
+    "model.cnn_pool=[[2,2],[2,1]]",
+    "model.hidden=48",
+    "model.layers=1",
+    "model.dropout=0.0",
+    "train.batch_size=4",
+    "train.lr=0.003",
+    "train.log_every=0",
+    "train.threads=1",
+]
+
+
+def prepare_corpus(corpus: Path, work: Path, overrides: list[str] | None = None):
+    """Stages 1-2 through the library: manifests, tokens.txt and cached features."""
+    from data_prep.lines import prepare_lines
+    from recog.config import Config
+    from recog.data import compute_features
+    from recog.manifest import read_manifest, write_manifest
+
+    cfg = Config.load(None, TINY + list(overrides or []))
+    prepare_lines(corpus, work / "data")
+    for split in ("train", "valid", "test"):
+        utts = compute_features(read_manifest(work / "data" / split), cfg.features, work / "feats" / split / "npy",
+                                progress=False)
+        write_manifest(work / "feats" / split / "manifest.jsonl", utts)
+    return cfg

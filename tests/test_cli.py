@@ -1,0 +1,99 @@
+"""The recog command line: transcribe (good and bad inputs, JSON output), score, package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import TINY, render_line
+from recog.checkpoint import atomic_save, model_dict
+from recog.cli import main
+from recog.config import Config
+from recog.models import build_model
+from recog.tokens import SymbolTable
+
+
+@pytest.fixture
+def tiny_model(tmp_path) -> Path:
+    cfg = Config.load(None, TINY)
+    symbols = SymbolTable.from_texts(["the cat sat on a mat"])
+    torch.manual_seed(0)
+    path = tmp_path / "model.pt"
+    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), path)
+    return path
+
+
+def test_transcribe_reports_bad_files_and_keeps_going(tmp_path, tiny_model, capsys):
+    d = tmp_path / "in"
+    d.mkdir()
+    render_line("the cat").save(d / "good1.png")
+    render_line("a mat").convert("RGB").save(d / "good2.jpg")
+    (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    (d / "empty.png").write_bytes(b"")
+    Image.fromarray(np.random.rand(32, 80).astype(np.float32), mode="F").save(d / "float.tif")
+    (d / "notes.txt").write_text("not an image, ignored in a folder")
+    rc = main(["transcribe", "--model", str(tiny_model), str(d)])
+    out, err = capsys.readouterr()
+    ids = [line.split(" ", 1)[0] for line in out.splitlines()]
+    assert ids == ["good1", "good2"]
+    assert rc == 1
+    assert "corrupt.png" in err and "empty.png: empty file" in err
+    assert "float.tif: unsupported image mode 'F'" in err
+    assert "3 input(s) could not be transcribed" in err
+
+
+def test_transcribe_json_has_confidences_and_frames(tmp_path, tiny_model, capsys):
+    render_line("the cat").save(tmp_path / "x.png")
+    assert main(["transcribe", "--model", str(tiny_model), "--format", "json", str(tmp_path / "x.png")]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["id"] == "x"
+    for s in rec["symbols"]:
+        assert 0.0 <= s["confidence"] <= 1.0 and 0 <= s["start_frame"] <= s["end_frame"]
+    assert "".join(" " if s["symbol"] == "<space>" else s["symbol"] for s in rec["symbols"]).strip() == rec["text"]
+
+
+def test_transcribe_missing_and_wrong_kind_inputs(tmp_path, tiny_model, capsys):
+    (tmp_path / "a.wav").write_bytes(b"RIFF")
+    rc = main(["transcribe", "--model", str(tiny_model), str(tmp_path / "nope.png"), str(tmp_path / "a.wav")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "nope.png: no such file" in err and "a.wav: a audio file, but the model reads image" in err
+
+
+def test_score_prints_rate_with_sdi(tmp_path, capsys):
+    (tmp_path / "ref").write_text("u1 the cat sat\nu2 on a mat\n")
+    (tmp_path / "hyp").write_text("u1 the bat sat\nu2 on mat\n")
+    assert main(["score", str(tmp_path / "ref"), str(tmp_path / "hyp"), "--unit", "word",
+                 "--per-utt", str(tmp_path / "per_utt")]) == 0
+    out = capsys.readouterr().out
+    assert "%WER 33.33 [ 2 / 6, 0 ins, 1 del, 1 sub ]" in out
+    assert (tmp_path / "per_utt").read_text().count("u") >= 2
+    assert main(["score", str(tmp_path / "ref"), str(tmp_path / "hyp"), "--unit", "char"]) == 0
+    assert "%CER" in capsys.readouterr().out
+
+
+def test_package_strips_training_state(tmp_path, tiny_model):
+    ck = torch.load(tiny_model, weights_only=True)
+    ck["train_state"] = {"step": 3}
+    torch.save(ck, tmp_path / "best.pt")
+    assert main(["package", str(tmp_path), str(tmp_path / "pkg"), "--meta", "note=x"]) == 0
+    d = torch.load(tmp_path / "pkg" / "model.pt", weights_only=True)
+    assert "train_state" not in d and d["meta"]["note"] == "x"
+
+
+def test_bad_config_key_is_a_clear_error(tmp_path, capsys):
+    rc = main(["train", "--train", "x", "--valid", "y", "--exp", str(tmp_path), "train.nope=1"])
+    assert rc == 2
+    assert "unknown key(s) nope" in capsys.readouterr().err
+
+
+def test_console_script_runs():
+    r = subprocess.run([sys.executable, "-m", "recog.cli", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "transcribe" in r.stdout

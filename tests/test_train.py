@@ -1,0 +1,83 @@
+"""Training: a tiny model learns, resumption is exact, and kill -9 loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from conftest import TINY, make_line_corpus, prepare_corpus
+from recog.checkpoint import load_file, load_model
+from recog.config import Config
+from recog.manifest import read_manifest
+from recog.train import evaluate, train
+
+
+def _args(work: Path) -> dict:
+    return dict(train_manifest=work / "feats/train", valid_manifest=work / "feats/valid",
+                tokens=work / "data/tokens.txt")
+
+
+def test_tiny_model_overfits_a_few_lines(tmp_path):
+    corpus = make_line_corpus(tmp_path / "corpus", n_train=8, n_valid=2, n_test=2, seed=3)
+    work = tmp_path / "work"
+    cfg = prepare_corpus(corpus, work, ["train.epochs=120", "train.patience=200", "train.lr_patience=100",
+                                         "train.batch_size=2", "train.lr=0.01"])
+    best = train(cfg, exp=work / "exp", **_args(work))
+    lm = load_model(work / "exp" / "last.pt")
+    main, _ = evaluate(lm.model, read_manifest(work / "feats/train"), lm.cfg, lm.symbols, None, "cpu")
+    assert main.error_rate < 5.0, main.format()
+    assert best.exists()
+    rows = (work / "exp" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 121  # header + one row per epoch
+    losses = [float(r.split(",")[2]) for r in rows[1:]]
+    assert losses[-1] < 0.2 * losses[0]
+
+
+def test_resume_continues_exactly(tmp_path):
+    corpus = make_line_corpus(tmp_path / "corpus", n_train=10, n_valid=2, n_test=2, seed=4)
+    work = tmp_path / "work"
+    over = ["train.epochs=3", "model.dropout=0.3"]  # dropout: the RNG state must be restored too
+    cfg = prepare_corpus(corpus, work, over)
+    train(cfg, exp=work / "full", **_args(work))
+    # the same run, stopped after 4 steps (inside epoch 2: 3 batches per epoch) and resumed
+    train(cfg, exp=work / "split", max_steps=4, **_args(work))
+    ts = load_file(work / "split" / "last.pt")["train_state"]
+    assert (ts["epoch"], ts["batch"], ts["step"]) == (1, 1, 4)
+    train(cfg, exp=work / "split", **_args(work))
+    a = load_file(work / "full" / "last.pt")["state_dict"]
+    b = load_file(work / "split" / "last.pt")["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
+    assert "resumed from" in (work / "split" / "log").read_text()
+
+
+def test_kill_9_then_same_command_resumes(tmp_path):
+    corpus = make_line_corpus(tmp_path / "corpus", n_train=16, n_valid=2, n_test=2, seed=5)
+    work = tmp_path / "work"
+    prepare_corpus(corpus, work)
+    cmd = [sys.executable, "-m", "recog.cli", "train", "--train", str(work / "feats/train"),
+           "--valid", str(work / "feats/valid"), "--tokens", str(work / "data/tokens.txt"),
+           "--exp", str(work / "exp"), *TINY, "train.epochs=40", "train.checkpoint_every=2", "train.patience=100"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    last = work / "exp" / "last.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (last.exists() and load_file(last)["train_state"]["step"] >= 6):
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = load_file(last)["train_state"]["step"]
+    assert 6 <= killed_at < 160, "killed before the end of training"
+    done = subprocess.run(cmd[:-3] + ["train.epochs=12", "train.checkpoint_every=2", "train.patience=100"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    log = (work / "exp" / "log").read_text()
+    assert "resumed from" in log
+    ts = load_file(last)["train_state"]
+    assert ts["epoch"] == 12 and ts["step"] == 12 * 4
+    assert (work / "exp" / "best.pt").exists()
