@@ -231,7 +231,8 @@ def train(
             )
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params / 1e6:.2f}M parameters, {len(symbols)} symbols; {len(train_utts)} train / "
-        f"{len(valid_utts)} valid utterances; {steps_per_epoch} batches per epoch; device {device}, world {world}")
+        f"{len(valid_utts)} valid utterances; {steps_per_epoch} batches per epoch"
+        f"{' per process' if world > 1 else ''}; device {device}, world {world}")
 
     net = model
     if world > 1:
@@ -259,7 +260,7 @@ def train(
             ds, batch_sampler=sampler, collate_fn=collate, num_workers=t.num_workers,
             generator=torch.Generator().manual_seed(t.seed + epoch),
         )
-        t0, frames, lines, loss_sum, n_loss, nonfinite = time.time(), 0, 0, 0.0, 0, 0
+        t0, frames, padded, lines, loss_sum, n_loss, nonfinite = time.time(), 0, 0, 0, 0.0, 0, 0
         bar = tqdm(loader, total=len(sampler), desc=f"epoch {epoch + 1}", disable=rank != 0 or not sys.stderr.isatty(),
                    mininterval=1 if sys.stderr.isatty() else 60, file=sys.stderr, leave=False)
         batch_idx = start_batch
@@ -279,6 +280,7 @@ def train(
             batch_idx += 1
             nonfinite += bad
             frames += int(b.lengths.sum())
+            padded += b.feats.shape[0] * b.feats.shape[1]
             lines += len(b.ids)
             loss_sum += float(loss.detach())
             n_loss += len(b.ids)
@@ -296,6 +298,7 @@ def train(
             save(epoch, batch_idx, last)  # stopped inside an epoch: resume at the next batch
             break
         el = time.time() - t0
+        frames, lines = frames * world, lines * world  # every rank processes its own share
         if nonfinite:
             log(f"warning: {nonfinite} utterances had a non-finite CTC loss this epoch (zeroed)")
         if rank == 0:
@@ -318,7 +321,8 @@ def train(
         if rank == 0:
             log(f"epoch {epoch + 1} done in {el:.0f}s: train loss {train_loss:.3f}, valid {unit_name} "
                 f"{metric:.2f}" + (f" WER {words.error_rate:.2f}" if words else "") +
-                f", {frames / el:.0f} frames/s, {lines / el:.1f} lines/s" + (" (best)" if improved else ""))
+                f", {frames / el:.0f} frames/s, {lines / el:.1f} lines/s, padding {100 * (1 - frames / world / max(1, padded)):.1f}%"
+                + (" (best)" if improved else ""))
             with open(exp / "metrics.csv", "a", newline="") as f:
                 csv.writer(f).writerow([epoch + 1, step, f"{train_loss:.4f}", f"{metric:.3f}",
                                         f"{words.error_rate:.3f}" if words else "", f"{sched.lr(step):.3e}",

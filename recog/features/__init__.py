@@ -44,6 +44,8 @@ def feature_dim(cfg: FeatureConfig) -> int:
     if cfg.modality == "image":
         return cfg.image.height
     a = cfg.audio
-    base = a.num_mel_bins if a.kind == "fbank" else a.num_ceps
-    base += 1 if a.energy else 0
+    if a.kind == "fbank":
+        base = a.num_mel_bins + (1 if a.energy else 0)
+    else:
+        base = a.num_ceps  # Kaldi's MFCC energy replaces C0 instead of adding a column
     return base * (1 + a.deltas)

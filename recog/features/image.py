@@ -75,9 +75,10 @@ def deslant(img: Image.Image, max_shear: float = 1.0, steps: int = 21) -> Image.
         return img
     off = int(abs(best_s) * h / 2) + 1
     new_w = w + 2 * off
-    # x_src = x_dst - off + s * (y - h/2)
+    # the profile above moved row y by +s * (y - h/2), so x_dst = x_src + off + s * (y - h/2), i.e.
+    # x_src = x_dst - off - s * (y - h/2)
     return img.transform(
-        (new_w, h), Image.AFFINE, (1, best_s, -off - best_s * h / 2, 0, 1, 0), resample=Image.BILINEAR, fillcolor=255
+        (new_w, h), Image.AFFINE, (1, -best_s, -off + best_s * h / 2, 0, 1, 0), resample=Image.BILINEAR, fillcolor=255
     )
 
 
@@ -102,7 +103,7 @@ def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
     if cfg.pad:
         fill = 0.0 if cfg.invert else 1.0
         a = np.pad(a, ((0, 0), (cfg.pad, cfg.pad)), constant_values=fill)
-    return np.ascontiguousarray(a.T)
+    return np.ascontiguousarray(a.T, dtype=np.float32)  # np.percentile's float64 must not leak
 
 
 def image_features(path: str | Path, cfg: ImageFeatures, augment=None) -> np.ndarray:

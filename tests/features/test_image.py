@@ -1,0 +1,213 @@
+"""Line images -> (width, height) column features; every image mode we accept; clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from conftest import render_line
+from recog.config import FeatureConfig, ImageFeatures
+from recog.features import FeatureError, extract, feature_dim
+from recog.features.image import deslant, image_features, load_grey
+
+
+@pytest.fixture
+def line_png(tmp_path):
+    img = render_line("the cat sat", height=32, seed=3)
+    p = tmp_path / "line.png"
+    img.save(p)
+    return p, img
+
+
+def test_shape_range_and_ink_is_high(line_png):
+    p, img = line_png
+    w, h = img.size
+    f = image_features(p, ImageFeatures(height=32, pad=0))
+    assert f.dtype == np.float32
+    assert f.shape == (w, 32)  # same height: one frame per pixel column
+    assert f.min() >= 0.0 and f.max() <= 1.0
+    src = np.asarray(img)
+    ink = src < 100          # the text was drawn with grey level 20 on 235
+    paper = src > 200
+    assert ink.sum() > 50
+    feats = f.T              # back to (height, width) to line up with the source pixels
+    assert feats[ink].mean() > 0.8
+    assert feats[paper].mean() < 0.2
+    assert feats[ink].mean() > feats[paper].mean() + 0.6
+
+
+def test_no_invert_keeps_ink_dark(line_png):
+    p, img = line_png
+    f = image_features(p, ImageFeatures(height=32, pad=0, invert=False)).T
+    src = np.asarray(img)
+    assert f[src < 100].mean() < f[src > 200].mean() - 0.6
+
+
+def test_padding_columns(line_png):
+    p, img = line_png
+    f = image_features(p, ImageFeatures(height=32, pad=4))
+    assert f.shape == (img.size[0] + 8, 32)
+    assert np.all(f[:4] == 0.0) and np.all(f[-4:] == 0.0)  # inverted: padding is paper = 0
+    f = image_features(p, ImageFeatures(height=32, pad=3, invert=False))
+    assert np.all(f[:3] == 1.0) and np.all(f[-3:] == 1.0)
+
+
+@pytest.mark.parametrize("height", [16, 48, 64])
+def test_aspect_ratio_kept(line_png, height):
+    p, img = line_png
+    w, h = img.size
+    f = image_features(p, ImageFeatures(height=height, pad=4))
+    assert f.shape == (round(w * height / h) + 8, height)
+
+
+def test_extract_dispatches_on_modality(line_png):
+    p, _ = line_png
+    cfg = FeatureConfig(modality="image", image=ImageFeatures(height=24))
+    f = extract(p, cfg)
+    assert f.shape[1] == feature_dim(cfg) == 24
+    np.testing.assert_array_equal(f, image_features(p, cfg.image))
+
+
+def _variants(img: Image.Image) -> dict[str, Image.Image]:
+    rgba = img.convert("RGBA")
+    i16 = Image.fromarray(np.asarray(img).astype(np.uint16) * 257)
+    assert i16.mode == "I;16"
+    return {
+        "1": img.convert("1"),
+        "L": img,
+        "P": img.convert("RGB").convert("P"),
+        "RGB": img.convert("RGB"),
+        "RGBA": rgba,
+        "LA": img.convert("LA"),
+        "I;16": i16,
+    }
+
+
+def test_image_modes_all_load(tmp_path, line_png):
+    _, img = line_png
+    cfg = ImageFeatures(height=32, pad=0)
+    ref = image_features(line_png[0], cfg)
+    src = np.asarray(img)
+    for mode, im in _variants(img).items():
+        p = tmp_path / f"m_{mode.replace(';', '_')}.png"
+        im.save(p)
+        assert Image.open(p).mode == mode
+        assert load_grey(p).mode == "L"
+        f = image_features(p, cfg)
+        assert f.shape == ref.shape and f.dtype == np.float32, mode
+        assert f.T[src < 100].mean() > f.T[src > 200].mean() + 0.5, mode
+        if mode in ("L", "RGB", "RGBA", "LA", "I;16"):
+            # lossless conversions of the same grey picture give the same features
+            np.testing.assert_allclose(f, ref, atol=1e-6, err_msg=mode)
+
+
+def test_transparent_pixels_are_paper(tmp_path):
+    # black but fully transparent everywhere, with one opaque black bar
+    a = np.zeros((20, 30, 4), dtype=np.uint8)
+    a[:, 10:13, 3] = 255
+    p = tmp_path / "t.png"
+    Image.fromarray(a, mode="RGBA").save(p)
+    grey = np.asarray(load_grey(p))
+    assert np.all(grey[:, 10:13] == 0)
+    assert np.all(np.delete(grey, [10, 11, 12], axis=1) == 255)
+    f = image_features(p, ImageFeatures(height=20, pad=0))
+    assert np.all(f[10:13] == 1.0) and f[:10].max() == 0.0 and f[13:].max() == 0.0
+
+
+def test_float_image_mode_rejected(tmp_path):
+    p = tmp_path / "float.tif"
+    Image.fromarray(np.random.default_rng(0).random((10, 20)).astype(np.float32)).save(p)
+    assert Image.open(p).mode == "F"
+    with pytest.raises(FeatureError) as e:
+        image_features(p, ImageFeatures())
+    assert str(p) in str(e.value)
+    assert "unsupported image mode" in str(e.value)
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.png"
+    p.write_bytes(b"")
+    with pytest.raises(FeatureError) as e:
+        image_features(p, ImageFeatures())
+    assert str(p) in str(e.value) and "empty" in str(e.value)
+
+
+def test_truncated_png(tmp_path, line_png):
+    data = line_png[0].read_bytes()
+    p = tmp_path / "trunc.png"
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FeatureError) as e:
+        image_features(p, ImageFeatures())
+    assert str(p) in str(e.value)
+
+
+def test_garbage_file(tmp_path):
+    p = tmp_path / "garbage.png"
+    p.write_bytes(b"this is not a picture at all\n" * 20)
+    with pytest.raises(FeatureError) as e:
+        image_features(p, ImageFeatures())
+    assert str(p) in str(e.value)
+
+
+def test_corrupt_png_data(tmp_path, line_png):
+    data = bytearray(line_png[0].read_bytes())
+    # keep the signature and IHDR (first 33 bytes), scramble the compressed pixel data
+    for i in range(60, len(data) - 20):
+        data[i] = (data[i] * 7 + 13) % 256
+    p = tmp_path / "corrupt.png"
+    p.write_bytes(bytes(data))
+    with pytest.raises(FeatureError) as e:
+        image_features(p, ImageFeatures())
+    assert str(p) in str(e.value)
+
+
+def test_missing_file(tmp_path):
+    p = tmp_path / "nope.png"
+    with pytest.raises(FeatureError, match="no such file"):
+        image_features(p, ImageFeatures())
+
+
+def _projection_energy(img: Image.Image) -> float:
+    ink = 255.0 - np.asarray(img, dtype=np.float64)
+    return float((ink.sum(axis=0) ** 2).sum())
+
+
+def _bars(w=80, h=40) -> Image.Image:
+    img = Image.new("L", (w, h), 255)
+    d = ImageDraw.Draw(img)
+    for x in range(15, w - 15, 12):
+        d.rectangle([x, 0, x + 2, h - 1], fill=0)
+    return img
+
+
+def test_deslant_straightens_sheared_bars():
+    upright = _bars()
+    w, h = upright.size
+    s = 0.4
+    # x_src = x + s * (y - h/2): the bars lean
+    sheared = upright.transform((w, h), Image.AFFINE, (1, s, -s * h / 2, 0, 1, 0),
+                                resample=Image.BILINEAR, fillcolor=255)
+    straight = deslant(sheared)
+    e_sheared, e_straight, e_upright = map(_projection_energy, (sheared, straight, upright))
+    assert e_straight > 1.5 * e_sheared
+    assert e_straight > 0.8 * e_upright  # close to the unsheared picture
+    # the ink is kept (the image only gets wider with white margins)
+    ink = lambda im: float((255.0 - np.asarray(im, dtype=np.float64)).sum())  # noqa: E731
+    assert straight.size[1] == h and straight.size[0] >= w
+    assert abs(ink(straight) - ink(sheared)) < 0.05 * ink(sheared)
+
+
+def test_deslant_leaves_upright_alone_and_option_is_used(tmp_path):
+    upright = _bars()
+    assert deslant(upright) is upright
+    w, h = upright.size
+    sheared = upright.transform((w, h), Image.AFFINE, (1, -0.3, 0.3 * h / 2, 0, 1, 0),
+                                resample=Image.BILINEAR, fillcolor=255)
+    p = tmp_path / "sheared.png"
+    sheared.save(p)
+    plain = image_features(p, ImageFeatures(height=h, pad=0, contrast=False))
+    fixed = image_features(p, ImageFeatures(height=h, pad=0, contrast=False, deslant=True))
+    assert fixed.shape[1] == h and fixed.shape[0] > plain.shape[0]
+    energy = lambda f: float((f.sum(axis=1) ** 2).sum())  # noqa: E731 - per-frame (column) ink
+    assert energy(fixed) > 1.5 * energy(plain)
