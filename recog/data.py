@@ -149,7 +149,9 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         if self.shuffle:
             rng.shuffle(out)
         if self.world > 1:
-            out = out[: len(out) - len(out) % self.world] if len(out) >= self.world else out
+            if len(out) < self.world:  # too few batches: repeat some so every rank gets one
+                out = (out * self.world)[: self.world]
+            out = out[: len(out) - len(out) % self.world]
             out = out[self.rank :: self.world]
         return out
 
