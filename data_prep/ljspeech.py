@@ -7,7 +7,7 @@ Layout::
     corpus/metadata*.csv             optional: "id|text|normalized text" -> field "sentence"
 
 Labels: the phones tier mapped with an ARPAbet -> TIMIT-39 map (default: the packaged
-``recog/data/arpabet_to_timit39.map``; format ``SOURCE<TAB>TARGET`` per line, ``#`` comments,
+``recog/resources/arpabet_to_timit39.map``; format ``SOURCE<TAB>TARGET`` per line, ``#`` comments,
 an empty SOURCE is the empty interval, TARGET ``<del>`` drops the segment).  A phone missing from
 the map is looked up again without its stress digit (``AH0`` -> ``AH``).
 

@@ -16,7 +16,7 @@ folder and file name may be upper- or lower-case)::
 * ``train``: every TRAIN speaker (462 speakers, 3696 utterances in the real corpus).
 * ``dev``: the TEST speakers of the 50-speaker development list (400 utterances).
 * ``test``: the core test set, the 24 TEST speakers of the core list (192 utterances).
-  The other 94 TEST speakers are in no split.  Both lists ship in ``recog/data/``
+  The other 94 TEST speakers are in no split.  Both lists ship in ``recog/resources/``
   (``timit_dev_spk.list``, ``timit_core_test_spk.list``) and can be replaced with
   ``--dev-spk`` / ``--core-spk`` (one speaker id per line, ``#`` comments allowed).
 

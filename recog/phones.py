@@ -1,6 +1,6 @@
 """TIMIT phone sets and their folding 61 -> 48 -> 39 (Lee & Hon 1989, as in Kaldi's TIMIT recipe).
 
-The map ships with the package (``recog/data/timit_phones.60-48-39.map``, Kaldi's
+The map ships with the package (``recog/resources/timit_phones.60-48-39.map``, Kaldi's
 ``conf/phones.60-48-39.map``).  Each line is ``<61-set phone> <48-set phone> <39-set phone>``;
 the glottal stop ``q`` has no targets and is *deleted* whenever a transcript is folded
 (Kaldi's ``timit_norm_trans.pl`` does the same, for the 48 as well as the 39 set).
@@ -46,7 +46,7 @@ DELETED = frozenset({"q"})
 
 
 def data_path(name: str) -> Path:
-    """Path of a data file shipped in ``recog/data/`` (phone maps, TIMIT speaker lists)."""
+    """Path of a data file shipped in ``recog/resources/`` (phone maps, TIMIT speaker lists)."""
     return DATA_DIR / name
 
 
