@@ -9,10 +9,14 @@ last symbol.  At each frame a prefix can
 * grow by a symbol ``c``: from ``p_b + p_nb`` if ``c`` differs from the last symbol, and only
   from ``p_b`` if it is the same (a repeated label needs a blank between the two copies).
 
-After each frame the ``beam`` prefixes with the highest rank are kept.  The rank is the total
-acoustic log probability ``logaddexp(p_b, p_nb)``; :func:`_rank` and the single place where an
-extension's log probability is formed (``ext_lp`` in :func:`prefix_beam_search`) are the hooks
-where a language-model score can later be added without touching the recursion.
+After each frame the ``beam`` prefixes with the highest rank are kept.  Without a language
+model the rank is the total acoustic log probability ``logaddexp(p_b, p_nb)`` (:func:`_rank`).
+
+Shallow fusion: with an LM scorer (:mod:`recog.decode.lm`), the rank becomes
+``acoustic + alpha * LM + beta * units``.  A prefix's LM score depends only on its labels, so it
+is computed once per prefix (trie node) by :class:`_Fusion` and added at ranking time; ``p_b`` and
+``p_nb`` stay purely acoustic.  This is the same search as multiplying the LM factor into every
+extension (Hannun et al. 2014), since all paths into a prefix carry the same LM factor.
 
 Timing follows the best contribution into each prefix: a symbol's start frame is the frame at
 which it was appended on that path, its end frame the last frame at which that path repeated
@@ -24,7 +28,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -101,8 +105,69 @@ class _PrefixTrie:
 
 
 def _rank(prefix: int, entry: _Entry) -> float:
-    """Beam ranking score.  Acoustic only for now; an LM term would be added here."""
+    """Beam ranking score without an LM: the acoustic prefix log probability."""
     return entry.total
+
+
+class _Fusion:
+    """Shallow-fusion bookkeeping: LM state, LM log probability and unit count per trie node.
+
+    ``bonus(node) = alpha * lm + beta * units`` is what the LM adds to a prefix's rank; it is
+    ``-inf`` when the scorer pruned the prefix (whatever ``alpha``: a lexicon is a constraint).
+    Values are computed lazily from the parent node, once per node.
+    """
+
+    def __init__(self, scorer, symbols: list[str], trie: _PrefixTrie, alpha: float, beta: float):
+        self.scorer = scorer
+        self.symbols = symbols
+        self.trie = trie
+        self.alpha = alpha
+        self.beta = beta
+        self.state: dict[int, object] = {0: scorer.initial_state()}
+        self.lm: dict[int, float] = {0: 0.0}
+        self.units: dict[int, int] = {0: 0}
+        self._bonus: dict[int, float] = {0: 0.0}
+
+    def _combine(self, lm: float, units: int) -> float:
+        if lm == NEG_INF:
+            return NEG_INF
+        return self.alpha * lm + self.beta * units
+
+    def bonus(self, node: int) -> float:
+        b = self._bonus.get(node)
+        if b is not None:
+            return b
+        # walk up to the nearest scored ancestor, then score down (normally one step)
+        path = []
+        while node not in self._bonus:
+            path.append(node)
+            node = self.trie.parent[node]
+        for child in reversed(path):
+            parent = self.trie.parent[child]
+            st, lp = self.state[parent], self.lm[parent]
+            sym = self.symbols[self.trie.token[child]]
+            if lp == NEG_INF:
+                delta, st2, du = NEG_INF, st, 0
+            else:
+                delta, st2 = self.scorer.score_extend(st, sym)
+                du = self.scorer.units_extend(st, sym)
+            self.state[child] = st2
+            self.lm[child] = lp + delta
+            self.units[child] = self.units[parent] + du
+            self._bonus[child] = b = self._combine(lp + delta, self.units[child])
+        return b  # type: ignore[return-value]
+
+    def rank(self, node: int, entry: _Entry) -> float:
+        return entry.total + self.bonus(node)
+
+    def final(self, node: int) -> tuple[float, float]:
+        """``(LM log prob incl. the end of sentence, bonus incl. the end)`` of a finished prefix."""
+        self.bonus(node)
+        st, lp = self.state[node], self.lm[node]
+        if lp == NEG_INF:
+            return NEG_INF, NEG_INF
+        lp += self.scorer.score_final(st)
+        return lp, self._combine(lp, self.units[node] + self.scorer.units_final(st))
 
 
 def _unroll(trace: _Trace) -> tuple[list[int], list[int], list[float]]:
@@ -127,8 +192,12 @@ def prefix_beam_search(
     blank: int = 0,
     prune_logp: float | None = -10.0,
     nbest: int = 1,
+    lm=None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    symbols: Sequence[str] | None = None,
 ) -> list[Hypothesis]:
-    """CTC prefix beam search over one utterance.
+    """CTC prefix beam search over one utterance, optionally with LM shallow fusion.
 
     Args:
         logp: (T, V) log posteriors.
@@ -139,10 +208,24 @@ def prefix_beam_search(
             scored).  ``None`` disables pruning, which makes the search exact when ``beam`` is at
             least the number of distinct prefixes.
         nbest: number of hypotheses returned.
+        lm: optional LM scorer (:class:`recog.decode.lm.CharLMScorer`,
+            :class:`recog.decode.lm.WordLMScorer`, or anything with their interface).  Prefixes
+            it scores ``-inf`` (e.g. outside a lexicon) are dropped, whatever ``alpha``.
+        alpha: LM weight.
+        beta: insertion bonus per unit: per emitted symbol with a ``CharLMScorer``, per
+            completed word with a ``WordLMScorer`` (the scorer's ``units_extend`` /
+            ``units_final`` define the unit).  Used only with an LM.
+        symbols: index -> symbol string (``SymbolTable.symbols``, or the table itself), required
+            with ``lm``.
 
     Returns:
-        Up to ``nbest`` hypotheses, best first, each with ``score`` the total log probability of
-        its label sequence, ``logaddexp(p_b, p_nb)``.
+        Up to ``nbest`` hypotheses, best first.  Without an LM each ``score`` (= ``am_score``) is
+        the total log probability of its label sequence, ``logaddexp(p_b, p_nb)``.  With an LM,
+        ``score = am_score + alpha * lm_score + beta * units`` where ``lm_score`` includes the
+        end of sentence (and, for a word LM, the last pending word); hypotheses are ranked by
+        that fused score, and at the last frame all candidates are ranked by it instead of first
+        pruning to ``beam`` by the unfinished score.  If no candidate survives the LM
+        constraints at the end, a single empty hypothesis with score ``-inf`` is returned.
     """
     if beam < 1:
         raise ValueError("beam must be >= 1")
@@ -158,6 +241,16 @@ def prefix_beam_search(
         raise ValueError(f"blank index {blank} outside vocabulary of size {V}")
 
     trie = _PrefixTrie()
+    fusion: _Fusion | None = None
+    rank = _rank
+    if lm is not None:
+        if symbols is None:
+            raise ValueError("symbols (index -> symbol string) are required with an LM")
+        symbols = list(getattr(symbols, "symbols", symbols))  # a SymbolTable works too
+        if len(symbols) != V:
+            raise ValueError(f"{len(symbols)} symbols for a vocabulary of size {V}")
+        fusion = _Fusion(lm, symbols, trie, float(alpha), float(beta))
+        rank = fusion.rank
     last_tok = trie.token  # last symbol of each prefix node (-1 for the empty prefix)
     beams: dict[int, _Entry] = {0: _Entry(p_b=0.0, p_nb=NEG_INF, trace=None, trace_lp=0.0)}
     all_syms = [c for c in range(V) if c != blank]
@@ -201,7 +294,7 @@ def prefix_beam_search(
 
             # 3. grow by one symbol
             for c in cands:
-                ext_lp = lp_row[c]  # hook: an LM/lexicon term for (prefix, c) would go here
+                ext_lp = lp_row[c]  # acoustic only: LM terms are added per prefix at ranking
                 if c == last:
                     contrib = p_b + ext_lp
                 else:
@@ -213,26 +306,42 @@ def prefix_beam_search(
                 if contrib > e2.trace_lp:
                     e2.offer(contrib, (ent.trace, c, t, t, lp_row[c]))
 
+        if fusion is not None:
+            bonus = fusion.bonus
+            nxt = {p: e for p, e in nxt.items() if bonus(p) != NEG_INF}
+            if t == T - 1:  # the final ranking below sees every candidate with its end score
+                beams = nxt
+                continue
         if len(nxt) > beam:
-            kept = heapq.nlargest(beam, nxt.items(), key=lambda kv: _rank(kv[0], kv[1]))
+            kept = heapq.nlargest(beam, nxt.items(), key=lambda kv: rank(kv[0], kv[1]))
             beams = dict(kept)
         else:
             beams = nxt
 
-    ranked = sorted(
-        ((-_rank(node, ent), trie.tokens(node), ent) for node, ent in beams.items()),
-        key=lambda r: (r[0], r[1]),
-    )
+    # rows: (-score, tokens, entry, lm_score)
+    if fusion is None:
+        rows = [(-ent.total, trie.tokens(node), ent, 0.0) for node, ent in beams.items()]
+    else:
+        rows = []
+        for node, ent in beams.items():
+            lm_total, bonus_total = fusion.final(node)
+            if bonus_total != NEG_INF:
+                rows.append((-(ent.total + bonus_total), trie.tokens(node), ent, lm_total))
+        if not rows:
+            return [Hypothesis(tokens=[], score=NEG_INF, am_score=NEG_INF, lm_score=NEG_INF)]
+    rows.sort(key=lambda r: (r[0], r[1]))
     out: list[Hypothesis] = []
-    for _, tokens, ent in ranked[:nbest]:
+    for neg_score, tokens, ent, lm_total in rows[:nbest]:
         starts, ends, confs = _unroll(ent.trace)
         out.append(
             Hypothesis(
                 tokens=tokens,
-                score=ent.total,
+                score=-neg_score,
                 start_frames=starts,
                 end_frames=ends,
                 confidences=confs,
+                am_score=ent.total,
+                lm_score=lm_total,
             )
         )
     return out
