@@ -61,9 +61,13 @@ def cmd_train(args) -> int:
 
 
 def _print_results(results, symbols, fmt: str, out) -> None:
-    for uid, hyp, frame_shift in results:
+    for uid, hyp, frame_shift, nbest in results:
         text = symbols.decode(hyp.tokens)
-        if fmt == "text":
+        if fmt == "text" and len(nbest) > 1:  # Kaldi n-best convention: <id>-<rank>
+            for k, h in enumerate(nbest, 1):
+                t = symbols.decode(h.tokens)
+                out.write(f"{uid}-{k} {t}\n" if t else f"{uid}-{k}\n")
+        elif fmt == "text":
             out.write(f"{uid} {text}\n" if text else f"{uid}\n")
         else:
             syms = [symbols.symbols[t] for t in hyp.tokens]
@@ -74,15 +78,82 @@ def _print_results(results, symbols, fmt: str, out) -> None:
                      **({"start": round(a * frame_shift, 4), "end": round((b + 1) * frame_shift, 4)} if frame_shift else {})}
                     for s, c, a, b in zip(syms, hyp.confidences, hyp.start_frames, hyp.end_frames)
                 ],
+                **({"nbest": [{"text": symbols.decode(h.tokens), "score": round(h.score, 4),
+                               "am_score": round(h.am_score, 4), "lm_score": round(h.lm_score, 4)} for h in nbest]}
+                   if len(nbest) > 1 else {}),
             }, ensure_ascii=False) + "\n")
     out.flush()
 
 
-def cmd_decode(args) -> int:
+def _transcriber(args):
+    from .infer import Transcriber
+
+    return Transcriber(args.model, beam=args.beam, batch_size=args.batch_size, lm=args.lm, lm_unit=args.lm_unit,
+                       lexicon=args.lexicon, alpha=args.alpha, beta=args.beta, nbest=args.nbest)
+
+
+def cmd_lm(args) -> int:
+    from .decode.lm import train_kneser_ney, write_arpa
+    from .tokens import SymbolTable
+
+    splitter = SymbolTable(["<blk>"], "char" if args.unit == "char" else "phone")
+    sents = []
+    with open(args.text, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not args.plain:
+                line = line.split(maxsplit=1)[1] if " " in line else ""
+            if line:
+                sents.append(splitter.split(line))
+    if not sents:
+        raise ValueError(f"{args.text}: no sentences")
+    lm = train_kneser_ney(sents, args.order)
+    write_arpa(lm, args.out)
+    print(f"{args.out}: order {args.order}, {' '.join(f'{n}-grams {c}' for n, c in enumerate(lm.counts(), 1))}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_tune(args) -> int:
+    """Grid search of the LM weight and insertion bonus on a dev set (log-probs computed once)."""
+    from .data import Example
     from .infer import Transcriber
     from .manifest import read_manifest
+    from .metrics import score
 
-    tr = Transcriber(args.model, beam=args.beam, batch_size=args.batch_size)
+    utts = read_manifest(args.data)
+    refs = {u.id: u.text or "" for u in utts}
+    tr = Transcriber(args.model, beam=args.beam, batch_size=args.batch_size, lm=args.lm, lm_unit=args.lm_unit,
+                     lexicon=args.lexicon)
+    sym = tr.lm.symbols
+    logps = {}
+    for i in range(0, len(utts), args.batch_size):
+        chunk = utts[i : i + args.batch_size]
+        exs = [Example(u.id, tr.manifest_features(u), [], "") for u in chunk]
+        for u, lp in zip(chunk, tr.log_probs(exs)):
+            logps[u.id] = lp
+    unit = sym.unit
+    alphas = [float(a) for a in args.alphas.split(",")]
+    betas = [float(b) for b in args.betas.split(",")]
+    best = None
+    print(f"{'alpha':>6} {'beta':>6} {'%ER':>7}" + (f" {'%WER':>7}" if unit == "char" else ""))
+    for a in alphas:
+        for b in betas:
+            tr.alpha, tr.beta = a, b
+            hyps = {uid: sym.decode(tr.search(lp)[0].tokens) for uid, lp in logps.items()}
+            er = score(refs, hyps, unit).error_rate
+            wer = score(refs, hyps, "word").error_rate if unit == "char" else None
+            print(f"{a:6.2f} {b:6.2f} {er:7.2f}" + (f" {wer:7.2f}" if wer is not None else ""), flush=True)
+            if best is None or er < best[0]:
+                best = (er, a, b)
+    print(f"best: --alpha {best[1]} --beta {best[2]} ({best[0]:.2f})")
+    return 0
+
+
+def cmd_decode(args) -> int:
+    from .manifest import read_manifest
+
+    tr = _transcriber(args)
     utts = read_manifest(args.data)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     results, errors = tr.transcribe_manifest(utts)
@@ -91,9 +162,9 @@ def cmd_decode(args) -> int:
 
 
 def cmd_transcribe(args) -> int:
-    from .infer import Transcriber, collect_inputs
+    from .infer import collect_inputs
 
-    tr = Transcriber(args.model, beam=args.beam, batch_size=args.batch_size)
+    tr = _transcriber(args)
     paths, errors = collect_inputs(args.inputs, args.files_from, tr.modality)
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
@@ -105,7 +176,7 @@ def cmd_transcribe(args) -> int:
         from .metrics import score
 
         refs = read_text(args.ref)
-        hyps = {uid: tr.lm.symbols.decode(h.tokens) for uid, h, _ in results}
+        hyps = {r[0]: tr.lm.symbols.decode(r[1].tokens) for r in results}
         refs = {k: v for k, v in refs.items() if k in hyps or not args.only_decoded}
         units = [tr.lm.symbols.unit] + (["word"] if tr.lm.symbols.unit == "char" else [])
         for unit in units:
@@ -148,6 +219,20 @@ def cmd_package(args) -> int:
     return 0
 
 
+def _add_decode_args(s: argparse.ArgumentParser, tune: bool = False) -> None:
+    s.add_argument("--beam", type=int, default=25 if tune else 0, help="prefix beam search with this beam (0: greedy)")
+    s.add_argument("--batch-size", type=int, default=8)
+    s.add_argument("--lm", help="ARPA n-gram LM for shallow fusion (needs --beam)")
+    s.add_argument("--lm-unit", choices=["token", "word"], default="token",
+                   help="token: the LM is over the model's symbols (characters incl. <space>, or phones); "
+                        "word: a word LM applied when <space> completes a word")
+    s.add_argument("--lexicon", help="word list restricting the words a word LM may output")
+    if not tune:
+        s.add_argument("--alpha", type=float, default=0.5, help="LM weight")
+        s.add_argument("--beta", type=float, default=0.0, help="insertion bonus per LM unit")
+        s.add_argument("--nbest", type=int, default=1, help="n-best list size (text: <id>-<k> lines)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="recog", description="BiLSTM-CTC speech and handwriting recognition")
     sub = p.add_subparsers(dest="verb", required=True)
@@ -187,11 +272,27 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--files-from", help="a file listing input paths, one per line")
             s.add_argument("--ref", help="Kaldi text of references: print the error rate at the end")
             s.add_argument("--only-decoded", action="store_true", help="with --ref: score only ids that were transcribed")
-        s.add_argument("--beam", type=int, default=0, help="prefix beam search with this beam (0: greedy)")
-        s.add_argument("--batch-size", type=int, default=8)
+        _add_decode_args(s)
         s.add_argument("--format", choices=["text", "json"], default="text")
         s.add_argument("--out", help="write here instead of stdout")
         s.set_defaults(func=fn)
+
+    s = sub.add_parser("lm", help="train an n-gram LM (modified Kneser-Ney) and write it as ARPA")
+    s.add_argument("--text", required=True, help="Kaldi text file (<id> <transcript>), or plain text with --plain")
+    s.add_argument("--plain", action="store_true", help="the text file has no ids")
+    s.add_argument("--unit", choices=["char", "word", "phone"], default="char",
+                   help="char: characters with <space>; word/phone: whitespace-separated tokens")
+    s.add_argument("--order", type=int, default=6)
+    s.add_argument("--out", required=True, help="output .arpa (or .arpa.gz)")
+    s.set_defaults(func=cmd_lm)
+
+    s = sub.add_parser("tune", help="grid-search --alpha and --beta on a dev manifest")
+    s.add_argument("--model", required=True)
+    s.add_argument("--data", required=True, help="dev manifest.jsonl or its folder")
+    s.add_argument("--alphas", default="0,0.25,0.5,0.75,1.0,1.5")
+    s.add_argument("--betas", default="0,0.5,1,2")
+    _add_decode_args(s, tune=True)
+    s.set_defaults(func=cmd_tune, beam=25)
 
     s = sub.add_parser("score", help="error rate of HYP against REF (Kaldi text files)")
     s.add_argument("ref")

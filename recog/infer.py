@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
 from .checkpoint import load_model
@@ -15,7 +16,8 @@ from .decode.types import Hypothesis
 from .features import FeatureError, extract, modality_of
 from .manifest import Utterance
 
-Result = tuple[str, Hypothesis, float]  # id, hypothesis, seconds per output frame (0 for images)
+# id, best hypothesis, seconds per output frame (0 for images), n-best list (best first)
+Result = tuple[str, Hypothesis, float, list[Hypothesis]]
 
 
 def collect_inputs(inputs: list[str], files_from: str | None, modality: str) -> tuple[list[Path], list[str]]:
@@ -48,10 +50,35 @@ def collect_inputs(inputs: list[str], files_from: str | None, modality: str) -> 
     return sorted(set(paths), key=lambda q: str(q)), errors
 
 
+def make_scorer(lm_path: str | Path, lm_unit: str, symbols, lexicon: str | Path | None = None):
+    """An LM scorer for the beam search: ``lm_unit`` "token" scores every emitted symbol (character
+    n-grams with ``<space>``, phone n-grams); "word" scores words completed by ``<space>``."""
+    from .decode.lm import CharLMScorer, WordLMScorer, read_arpa
+
+    lm = read_arpa(lm_path)
+    if lm_unit == "word":
+        if symbols.unit != "char":
+            raise ValueError("a word LM needs a character model (with the <space> separator)")
+        words = None
+        if lexicon:
+            with open(lexicon, encoding="utf-8") as f:
+                words = {line.split()[0] for line in f if line.strip()}
+        return WordLMScorer(lm, words)
+    if lexicon:
+        raise ValueError("--lexicon applies to word LMs (--lm-unit word)")
+    return CharLMScorer(lm)
+
+
 class Transcriber:
-    def __init__(self, model_path: str | Path, beam: int = 0, batch_size: int = 8, device: str = "cpu"):
+    def __init__(self, model_path: str | Path, beam: int = 0, batch_size: int = 8, device: str = "cpu",
+                 lm: str | Path | None = None, lm_unit: str = "token", lexicon: str | Path | None = None,
+                 alpha: float = 0.5, beta: float = 0.0, nbest: int = 1):
         self.lm = load_model(model_path)
         self.beam = beam
+        self.alpha, self.beta, self.nbest = alpha, beta, nbest
+        self.scorer = make_scorer(lm, lm_unit, self.lm.symbols, lexicon) if lm else None
+        if (self.scorer is not None or nbest > 1) and not beam:
+            raise ValueError("an LM and n-best lists need the beam search (--beam N)")
         self.batch_size = batch_size
         self.device = torch.device(device)
         self.lm.model.to(self.device)
@@ -70,13 +97,26 @@ class Transcriber:
         return torch.from_numpy(f)
 
     @torch.no_grad()
-    def decode_examples(self, examples: list[Example]) -> list[Hypothesis]:
+    def log_probs(self, examples: list[Example]) -> list[torch.Tensor]:
+        """The model's (T, V) log-probabilities for each example (batched; outputs do not depend
+        on what an utterance is batched with)."""
         b = collate(examples)
         logp, lens = self.lm.model(b.feats.to(self.device), b.lengths.to(self.device))
         logp, lens = logp.float().cpu(), lens.cpu()
+        return [logp[i, : lens[i]] for i in range(len(examples))]
+
+    def decode_examples(self, examples: list[Example]) -> list[list[Hypothesis]]:
         if self.beam and self.beam > 0:
-            return [prefix_beam_search(logp[i, : lens[i]], beam=self.beam)[0] for i in range(len(examples))]
-        return greedy_batch(logp, lens)
+            return [self.search(lp) for lp in self.log_probs(examples)]
+        b = collate(examples)
+        with torch.no_grad():
+            logp, lens = self.lm.model(b.feats.to(self.device), b.lengths.to(self.device))
+        return [[h] for h in greedy_batch(logp.float().cpu(), lens.cpu())]
+
+    def search(self, logp: torch.Tensor) -> list[Hypothesis]:
+        """Beam search of one utterance's (T, V) log-probs; n-best list, best first."""
+        return prefix_beam_search(logp, beam=self.beam, nbest=self.nbest, lm=self.scorer, alpha=self.alpha,
+                                  beta=self.beta, symbols=self.lm.symbols.symbols if self.scorer else None)
 
     def _run(self, items: list[tuple[str, Callable[[], torch.Tensor], str]], on_error) -> tuple[list[Result], list[str]]:
         results: list[Result] = []
@@ -86,8 +126,8 @@ class Transcriber:
         def flush():
             if pending:
                 # sort by length inside the batch is not needed: outputs do not depend on batching
-                for e, h in zip(pending, self.decode_examples(pending)):
-                    results.append((e.id, h, self.frame_shift))
+                for e, hyps in zip(pending, self.decode_examples(pending)):
+                    results.append((e.id, hyps[0], self.frame_shift, hyps))
                 pending.clear()
 
         for uid, get, name in items:
@@ -110,15 +150,14 @@ class Transcriber:
         items = [(Path(p).stem, (lambda p=p: self._features(p)), str(p)) for p in paths]
         return self._run(items, on_error)
 
+    def manifest_features(self, u: Utterance) -> torch.Tensor:
+        """A record's cached features (``feats``) if any, else computed from its file."""
+        if u.feats:
+            f = np.load(u.feats).astype(np.float32)
+            if self.lm.cmvn is not None:
+                f = self.lm.cmvn(f)
+            return torch.from_numpy(f)
+        return self._features(u.path)
+
     def transcribe_manifest(self, utts: list[Utterance], on_error=None) -> tuple[list[Result], list[str]]:
-        import numpy as np
-
-        def get(u: Utterance):
-            if u.feats:
-                f = np.load(u.feats).astype(np.float32)
-                if self.lm.cmvn is not None:
-                    f = self.lm.cmvn(f)
-                return torch.from_numpy(f)
-            return self._features(u.path)
-
-        return self._run([(u.id, (lambda u=u: get(u)), u.path) for u in utts], on_error)
+        return self._run([(u.id, (lambda u=u: self.manifest_features(u)), u.path) for u in utts], on_error)

@@ -97,3 +97,38 @@ def test_bad_config_key_is_a_clear_error(tmp_path, capsys):
 def test_console_script_runs():
     r = subprocess.run([sys.executable, "-m", "recog.cli", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "transcribe" in r.stdout
+
+
+def test_lm_training_and_fused_nbest_decoding(tmp_path, tiny_model, capsys):
+    (tmp_path / "text").write_text("u1 the cat sat\nu2 on a mat\nu3 the mat sat\n")
+    assert main(["lm", "--text", str(tmp_path / "text"), "--unit", "char", "--order", "3",
+                 "--out", str(tmp_path / "lm.arpa")]) == 0
+    arpa = (tmp_path / "lm.arpa").read_text()
+    assert arpa.lstrip().startswith("\\data\\") and "ngram 3=" in arpa and "<space>" in arpa
+    render_line("the cat").save(tmp_path / "x.png")
+    capsys.readouterr()
+    assert main(["transcribe", "--model", str(tiny_model), "--beam", "8", "--lm", str(tmp_path / "lm.arpa"),
+                 "--alpha", "0.8", "--nbest", "3", str(tmp_path / "x.png")]) == 0
+    ids = [line.split(" ", 1)[0] for line in capsys.readouterr().out.splitlines()]
+    assert ids == ["x-1", "x-2", "x-3"]
+    # an LM without the beam search is refused with a clear message
+    assert main(["transcribe", "--model", str(tiny_model), "--lm", str(tmp_path / "lm.arpa"), str(tmp_path / "x.png")]) == 2
+    assert "need the beam search" in capsys.readouterr().err
+
+
+def test_tune_prints_a_grid_and_the_best_pair(tmp_path, tiny_model, capsys):
+    from recog.manifest import Utterance, write_manifest
+
+    utts = []
+    for i, t in enumerate(["the cat", "a mat"]):
+        render_line(t).save(tmp_path / f"v{i}.png")
+        utts.append(Utterance(f"v{i}", str(tmp_path / f"v{i}.png"), t))
+    write_manifest(tmp_path / "dev" / "manifest.jsonl", utts)
+    (tmp_path / "text").write_text("u1 the cat sat\nu2 on a mat\n")
+    main(["lm", "--text", str(tmp_path / "text"), "--order", "2", "--out", str(tmp_path / "lm.arpa")])
+    capsys.readouterr()
+    assert main(["tune", "--model", str(tiny_model), "--data", str(tmp_path / "dev"), "--lm", str(tmp_path / "lm.arpa"),
+                 "--alphas", "0,0.5", "--betas", "0,1", "--beam", "4"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len([l for l in out if l.strip() and l.split()[0].replace(".", "").isdigit()]) == 4
+    assert out[-1].startswith("best: --alpha ")
