@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 
+PREP_KINDS = ["lines", "iam", "timit", "ljspeech", "fsdd"]
+
+
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML config (see recipes/*/conf)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. train.lr=3e-4")
@@ -20,13 +23,9 @@ def _load_config(args):
 
 
 def cmd_prep(args) -> int:
-    if args.kind == "lines":
-        from data_prep.lines import main
-    elif args.kind == "iam":
-        from data_prep.iam import main
-    else:  # pragma: no cover - argparse restricts choices
-        raise SystemExit(f"unknown corpus kind {args.kind}")
-    return main(args.rest) or 0
+    import importlib
+
+    return importlib.import_module(f"data_prep.{args.kind}").main(args.rest) or 0
 
 
 def cmd_features(args) -> int:
@@ -206,9 +205,7 @@ def cmd_package(args) -> int:
 
     src = Path(args.exp)
     ck = src / "best.pt" if src.is_dir() else src
-    avg = []
-    if args.average:
-        avg = [p for p in sorted(src.glob("epoch*.pt"))][-args.average :] if src.is_dir() else []
+    avg = args.average or []
     meta = {}
     for kv in args.meta or []:
         k, _, v = kv.partition("=")
@@ -238,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", required=True)
 
     s = sub.add_parser("prep", help="read a corpus into data/<set>/{manifest.jsonl,text} and tokens.txt")
-    s.add_argument("kind", choices=["lines", "iam"], help="lines: images + .gt.txt; iam: the IAM layout")
+    s.add_argument("kind", choices=PREP_KINDS, help="lines: images + .gt.txt; iam: the IAM layout; timit: the TIMIT "
+                   "layout; ljspeech: audio + MFA TextGrids; fsdd: spoken digits")
     s.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the reader (--help for them)")
     s.set_defaults(func=cmd_prep)
 
@@ -305,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("package", help="turn a checkpoint into a self-describing model file")
     s.add_argument("exp", help="experiment folder (uses best.pt) or checkpoint file")
     s.add_argument("out", help="output folder (model.pt is written there) or .pt file")
-    s.add_argument("--average", type=int, default=0, help=argparse.SUPPRESS)
+    s.add_argument("--average", nargs="+", metavar="CKPT", help="average the weights with these checkpoints")
     s.add_argument("--meta", action="append", metavar="KEY=VALUE", help="extra metadata stored in the file")
     s.set_defaults(func=cmd_package)
     return p
