@@ -252,7 +252,9 @@ def train(
 
     from tqdm import tqdm
 
-    stop = False
+    stop = bad_epochs >= t.patience
+    if stop:
+        log(f"training already stopped early (no improvement for {bad_epochs} epochs); nothing to do")
     while epoch < t.epochs and not stop:
         sampler.set_epoch(epoch, start_batch)
         # own generator: creating the loader must not consume the global RNG (exact resumption)
