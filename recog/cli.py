@@ -191,6 +191,11 @@ def cmd_score(args) -> int:
     from .metrics import per_utterance_report, score
 
     refs, hyps = read_text(args.ref), read_text(args.hyp)
+    if args.fold:
+        from .phones import fold_text
+
+        refs = {k: fold_text(v, args.fold) for k, v in refs.items()}
+        hyps = {k: fold_text(v, args.fold) for k, v in hyps.items()}
     rep = score(refs, hyps, args.unit)
     print(rep.format(top_confusions=args.confusions))
     if rep.missing:
@@ -297,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("hyp")
     s.add_argument("--unit", choices=["char", "word", "phone"], default="char")
     s.add_argument("--confusions", type=int, default=10, help="show the N commonest substitutions")
+    s.add_argument("--fold", type=int, choices=[48, 39], help="fold TIMIT phones of both sides to this set first")
     s.add_argument("--per-utt", help="write a per-utterance report here")
     s.set_defaults(func=cmd_score)
 
