@@ -6,6 +6,7 @@ when augmenting, are computed from the source file with the same code as at infe
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class UtteranceDataset(torch.utils.data.Dataset):
         return len(self.utts)
 
     def features(self, u: Utterance) -> np.ndarray:
-        if self.use_cache and u.feats and self.augment is None:
+        if self.use_cache and u.feats and self.augment is None and os.path.exists(u.feats):
             f = np.load(u.feats).astype(np.float32)
         else:
             f = extract(u.path, self.cfg, augment=self.augment)

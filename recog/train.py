@@ -39,7 +39,7 @@ def check_feature_dim(u: Utterance, cfg: Config) -> None:
 
     from .features import feature_dim
 
-    if u.feats:
+    if u.feats and os.path.exists(u.feats):
         got, want = np.load(u.feats, mmap_mode="r").shape[1], feature_dim(cfg.features)
         if got != want:
             raise ValueError(f"{u.feats}: cached features have {got} dims but the config gives {want}; "
@@ -237,7 +237,14 @@ def train(
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local] if device.type == "cuda" else None)
-    ds = UtteranceDataset(train_utts, cfg.features, symbols, cmvn)
+    augment = None
+    if t.augment:
+        if cfg.features.modality != "image":
+            raise ValueError("train.augment applies to images (features.modality=image)")
+        from .features.augment import LineAugmenter
+
+        augment = LineAugmenter(seed=t.seed)
+    ds = UtteranceDataset(train_utts, cfg.features, symbols, cmvn, augment=augment)
     unit_name = {"char": "CER", "phone": "PER", "word": "WER"}[symbols.unit]
 
     def save(done_epoch: int, batch: int, path: Path) -> None:

@@ -81,3 +81,14 @@ def test_kill_9_then_same_command_resumes(tmp_path):
     ts = load_file(last)["train_state"]
     assert ts["epoch"] == 12 and ts["step"] == 12 * 4
     assert (work / "exp" / "best.pt").exists()
+
+
+def test_augmented_training_reads_images_on_the_fly(tmp_path):
+    corpus = make_line_corpus(tmp_path / "corpus", n_train=8, n_valid=2, n_test=2, seed=7)
+    work = tmp_path / "work"
+    cfg = prepare_corpus(corpus, work, ["train.epochs=1", "train.augment=true"])
+    for npy in (work / "feats/train/npy").glob("*.npy"):
+        npy.unlink()  # augmentation must not need (or use) the cached training features
+    train(cfg, exp=work / "exp", **_args(work))
+    rows = (work / "exp" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 2 and float(rows[1].split(",")[2]) > 0
