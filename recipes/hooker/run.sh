@@ -2,6 +2,7 @@
 # Joseph Hooker letters (handwritten lines, images + .gt.txt, split lists) with recog.
 #
 #   recipes/hooker/run.sh --corpus /path/to/hooker [--stage N] [--stop-stage M] [--conf conf/bilstm.yaml]
+#                         [--init MODEL] [--tag NAME] [--work DIR] [key=value overrides]
 #
 # Stages: 1 data, 2 features, 3 train, 4 decode, 5 score, 6 package.  Re-running skips stages whose
 # output is complete; training resumes from exp/<tag>/last.pt.
@@ -14,6 +15,7 @@ conf=$here/conf/bilstm.yaml
 tag=
 work=$here
 package_dir=
+init=
 overrides=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -23,6 +25,7 @@ while [ $# -gt 0 ]; do
     --conf) conf=$2; shift 2;;
     --tag) tag=$2; shift 2;;
     --work) work=$2; shift 2;;
+    --init) init=$2; shift 2;;
     --package-dir) package_dir=$2; shift 2;;
     *=*) overrides+=("$1"); shift;;
     *) echo "unknown argument $1" >&2; exit 2;;
@@ -51,8 +54,9 @@ fi
 
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   echo "stage 3: train -> $exp"
+  extra=(); [ -n "$init" ] && extra=(--init "$init")
   recog train --config "$conf" --train "$feats/train" --valid "$feats/valid" --tokens "$data/tokens.txt" \
-    --exp "$exp" "${overrides[@]}"
+    --exp "$exp" "${extra[@]}" "${overrides[@]}"
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
