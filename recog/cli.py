@@ -149,6 +149,34 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_align(args) -> int:
+    from .align import align_manifest, boundary_accuracy, write_ctm, write_phn
+    from .infer import Transcriber
+    from .manifest import read_manifest
+
+    tr = Transcriber(args.model)
+    if tr.modality != "audio":
+        raise ValueError("recog align needs a speech model")
+    hyp, ref = align_manifest(tr, read_manifest(args.data), log=lambda m: print(m, file=sys.stderr))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_ctm(out / "hyp.ctm", hyp)
+    if args.phn:
+        for uid, segs in hyp:
+            write_phn(out / f"{uid}.PHN", segs, tr.cfg.features.audio.sample_rate)
+    print(f"{len(hyp)} utterances aligned -> {out / 'hyp.ctm'}", file=sys.stderr)
+    if ref:
+        write_ctm(out / "ref.ctm", ref)
+        r = boundary_accuracy(dict(ref), dict(hyp))
+        print(_boundary_line(r))
+    return 0
+
+
+def _boundary_line(r: dict) -> str:
+    within = ", ".join(f"{100 * t:.0f} ms {p:.1f}%" for t, p in r["within"].items())
+    return f"boundaries within {within} ({r['boundaries']} boundaries, {r['utterances']} utterances)"
+
+
 def cmd_decode(args) -> int:
     from .manifest import read_manifest
 
@@ -190,6 +218,14 @@ def cmd_score(args) -> int:
     from .manifest import read_text
     from .metrics import per_utterance_report, score
 
+    if args.boundaries:
+        from .align import boundary_accuracy, read_ctm
+
+        r = boundary_accuracy(read_ctm(args.ref), read_ctm(args.hyp))
+        print(_boundary_line(r))
+        if r["skipped"]:
+            print(f"warning: {len(r['skipped'])} utterances skipped (missing or different symbols)", file=sys.stderr)
+        return 0
     refs, hyps = read_text(args.ref), read_text(args.hyp)
     if args.fold:
         from .phones import fold_text
@@ -303,8 +339,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--unit", choices=["char", "word", "phone"], default="char")
     s.add_argument("--confusions", type=int, default=10, help="show the N commonest substitutions")
     s.add_argument("--fold", type=int, choices=[48, 39], help="fold TIMIT phones of both sides to this set first")
+    s.add_argument("--boundaries", action="store_true",
+                   help="REF and HYP are CTM segmentations: report boundaries within 10/20/40 ms")
     s.add_argument("--per-utt", help="write a per-utterance report here")
     s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("align", help="CTC forced alignment of transcripts to audio (CTM, optional .PHN)")
+    s.add_argument("--model", required=True)
+    s.add_argument("--data", required=True, help="manifest.jsonl (with transcripts) or its folder")
+    s.add_argument("--out", required=True, help="output folder: hyp.ctm (+ ref.ctm and a boundary score when "
+                   "the manifest has reference segments)")
+    s.add_argument("--phn", action="store_true", help="also write TIMIT-style <id>.PHN files")
+    s.set_defaults(func=cmd_align)
 
     s = sub.add_parser("package", help="turn a checkpoint into a self-describing model file")
     s.add_argument("exp", help="experiment folder (uses best.pt) or checkpoint file")
