@@ -21,6 +21,14 @@ extension (Hannun et al. 2014), since all paths into a prefix carry the same LM 
 Timing follows the best contribution into each prefix: a symbol's start frame is the frame at
 which it was appended on that path, its end frame the last frame at which that path repeated
 it, and its confidence the largest posterior seen over those frames.
+
+Implementation: :func:`prefix_beam_search` runs the compiled kernel of
+:mod:`recog.decode.fast_beam` (``_beam.cpp``, built by ``pip install``), which reproduces
+:func:`_prefix_beam_search_reference` (the Python code below, the specification) bit for bit and
+falls back to it when the kernel was not built.  :func:`prefix_beam_search_batch` decodes many
+utterances on all cores.  Optional extra pruning (off by default): ``prune_topk`` and
+``prune_cumprob`` limit the symbols that extend prefixes at a frame, ``beam_threshold`` drops
+prefixes far below the frame's best.
 """
 
 from __future__ import annotations
@@ -186,6 +194,90 @@ def _unroll(trace: _Trace) -> tuple[list[int], list[int], list[float]]:
     return starts, ends, confs
 
 
+def _check_args(
+    logp: np.ndarray | torch.Tensor,
+    beam: int,
+    blank: int,
+    nbest: int,
+    lm,
+    symbols,
+    prune_topk: int | None,
+    prune_cumprob: float | None,
+    beam_threshold: float | None,
+) -> tuple[np.ndarray, list[str] | None]:
+    """Validate the arguments; return the (T, V) float64 matrix and the symbol list (with an LM)."""
+    if beam < 1:
+        raise ValueError("beam must be >= 1")
+    if nbest < 1:
+        raise ValueError("nbest must be >= 1")
+    if prune_topk is not None and prune_topk < 1:
+        raise ValueError("prune_topk must be >= 1 (or None)")
+    if prune_cumprob is not None and not prune_cumprob > 0:
+        raise ValueError("prune_cumprob must be > 0 (or None)")
+    if beam_threshold is not None and not beam_threshold >= 0:
+        raise ValueError("beam_threshold must be >= 0 (or None)")
+    if isinstance(logp, torch.Tensor):
+        logp = logp.detach().to("cpu", torch.float64).numpy()
+    x = np.ascontiguousarray(logp, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"expected a (T, V) matrix, got shape {x.shape}")
+    T, V = x.shape
+    if not 0 <= blank < V:
+        raise ValueError(f"blank index {blank} outside vocabulary of size {V}")
+    syms = None
+    if lm is not None:
+        if symbols is None:
+            raise ValueError("symbols (index -> symbol string) are required with an LM")
+        syms = list(getattr(symbols, "symbols", symbols))  # a SymbolTable works too
+        if len(syms) != V:
+            raise ValueError(f"{len(syms)} symbols for a vocabulary of size {V}")
+    return x, syms
+
+
+def _candidates(
+    row: np.ndarray,
+    lp_row: list[float],
+    blank: int,
+    prune_logp: float | None,
+    prune_topk: int | None,
+    prune_cumprob: float | None,
+    all_syms: list[int],
+) -> list[int]:
+    """The symbols that may extend prefixes at one frame, in increasing index order.
+
+    ``prune_logp``: log posterior at least this; ``prune_topk``: among the ``k`` most probable
+    non-blank symbols; ``prune_cumprob``: among the most probable symbols (blank included) whose
+    probabilities, summed in decreasing order, first reach ``p``.  Ties in probability are broken by
+    the lower index.  Every option given applies (an intersection)."""
+    if prune_topk is None and prune_cumprob is None:
+        if prune_logp is None:
+            return all_syms
+        return [int(c) for c in np.flatnonzero(row >= prune_logp) if c != blank]
+    V = len(lp_row)
+    order = sorted(range(V), key=lambda c: (-lp_row[c], c))
+    head = V
+    if prune_cumprob is not None:
+        s = 0.0
+        for i, c in enumerate(order):
+            s += math.exp(lp_row[c])
+            if s >= prune_cumprob:
+                head = i + 1
+                break
+    keep: list[int] = []
+    rank = 0
+    for i, c in enumerate(order):
+        if c == blank:
+            continue
+        rank += 1
+        if (prune_topk is not None and rank > prune_topk) or i >= head:
+            break
+        if prune_logp is not None and not lp_row[c] >= prune_logp:
+            continue
+        keep.append(c)
+    keep.sort()
+    return keep
+
+
 def prefix_beam_search(
     logp: np.ndarray | torch.Tensor,
     beam: int = 10,
@@ -196,6 +288,10 @@ def prefix_beam_search(
     alpha: float = 0.0,
     beta: float = 0.0,
     symbols: Sequence[str] | None = None,
+    *,
+    prune_topk: int | None = None,
+    prune_cumprob: float | None = None,
+    beam_threshold: float | None = None,
 ) -> list[Hypothesis]:
     """CTC prefix beam search over one utterance, optionally with LM shallow fusion.
 
@@ -217,6 +313,17 @@ def prefix_beam_search(
             ``units_final`` define the unit).  Used only with an LM.
         symbols: index -> symbol string (``SymbolTable.symbols``, or the table itself), required
             with ``lm``.
+        prune_topk: if set, only the ``k`` most probable non-blank symbols of a frame extend
+            prefixes (on top of ``prune_logp``).
+        prune_cumprob: if set, only the most probable symbols of a frame whose probabilities
+            (blank included, in decreasing order) first add up to this extend prefixes.
+        beam_threshold: if set, prefixes ranked more than this below the frame's best are dropped
+            before the ``beam`` best are kept.  ``None`` for all three (the default) keeps the
+            search as described above.
+
+    Runs the compiled kernel (:mod:`recog.decode.fast_beam`) when it was built, else the
+    pure-Python :func:`_prefix_beam_search_reference`; both give identical results.  With an LM
+    the kernel calls the scorer once per new (LM state, symbol) pair, batched per frame.
 
     Returns:
         Up to ``nbest`` hypotheses, best first.  Without an LM each ``score`` (= ``am_score``) is
@@ -227,28 +334,85 @@ def prefix_beam_search(
         pruning to ``beam`` by the unfinished score.  If no candidate survives the LM
         constraints at the end, a single empty hypothesis with score ``-inf`` is returned.
     """
-    if beam < 1:
-        raise ValueError("beam must be >= 1")
-    if nbest < 1:
-        raise ValueError("nbest must be >= 1")
-    if isinstance(logp, torch.Tensor):
-        logp = logp.detach().to("cpu", torch.float64).numpy()
-    x = np.asarray(logp, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"expected a (T, V) matrix, got shape {x.shape}")
+    x, syms = _check_args(logp, beam, blank, nbest, lm, symbols, prune_topk, prune_cumprob, beam_threshold)
+    from . import fast_beam
+
+    if fast_beam.available():
+        return fast_beam.search(
+            x, beam=beam, blank=blank, prune_logp=prune_logp, nbest=nbest, lm=lm, alpha=alpha, beta=beta,
+            symbols=syms, prune_topk=prune_topk, prune_cumprob=prune_cumprob, beam_threshold=beam_threshold,
+        )
+    fast_beam.warn_unavailable()
+    return _prefix_beam_search_reference(
+        x, beam=beam, blank=blank, prune_logp=prune_logp, nbest=nbest, lm=lm, alpha=alpha, beta=beta,
+        symbols=syms, prune_topk=prune_topk, prune_cumprob=prune_cumprob, beam_threshold=beam_threshold,
+    )
+
+
+def prefix_beam_search_batch(
+    logps: Sequence[np.ndarray | torch.Tensor] | np.ndarray | torch.Tensor,
+    beam: int = 10,
+    blank: int = 0,
+    prune_logp: float | None = -10.0,
+    nbest: int = 1,
+    lm=None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    symbols: Sequence[str] | None = None,
+    *,
+    prune_topk: int | None = None,
+    prune_cumprob: float | None = None,
+    beam_threshold: float | None = None,
+    lengths: Sequence[int] | np.ndarray | torch.Tensor | None = None,
+    workers: int = 0,
+) -> list[list[Hypothesis]]:
+    """:func:`prefix_beam_search` over many utterances, in parallel; one n-best list each, in order.
+
+    ``logps`` is a sequence of (T_i, V) matrices, or a padded (B, T, V) array/tensor with
+    ``lengths`` (all T if None).  ``workers``: 0 uses every CPU this process may run on, 1 decodes
+    here one utterance after the other, ``n`` uses ``n`` workers.  The compiled search releases
+    the GIL (with an LM it takes it back only to ask the scorer about LM states it has not seen,
+    whose answers are kept per scorer across calls), so the workers are threads: no start-up,
+    nothing pickled, one shared LM cache.  Without the compiled kernel they are processes (forked
+    where the platform allows, so an LM is not pickled).  Results equal per-utterance calls
+    exactly.
+    """
+    from . import fast_beam
+
+    items = fast_beam.split_batch(logps, lengths)
+    kwargs = dict(
+        beam=beam, blank=blank, prune_logp=prune_logp, nbest=nbest, lm=lm, alpha=alpha, beta=beta, symbols=symbols,
+        prune_topk=prune_topk, prune_cumprob=prune_cumprob, beam_threshold=beam_threshold,
+    )
+    return fast_beam.run_batch(items, kwargs, workers, threads=fast_beam.available())
+
+
+def _prefix_beam_search_reference(
+    logp: np.ndarray | torch.Tensor,
+    beam: int = 10,
+    blank: int = 0,
+    prune_logp: float | None = -10.0,
+    nbest: int = 1,
+    lm=None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    symbols: Sequence[str] | None = None,
+    *,
+    prune_topk: int | None = None,
+    prune_cumprob: float | None = None,
+    beam_threshold: float | None = None,
+) -> list[Hypothesis]:
+    """The pure-Python search, the specification the compiled kernel reproduces bit for bit.
+
+    Same arguments and results as :func:`prefix_beam_search`; used when the kernel is missing and
+    by the tests."""
+    x, symbols = _check_args(logp, beam, blank, nbest, lm, symbols, prune_topk, prune_cumprob, beam_threshold)
     T, V = x.shape
-    if not 0 <= blank < V:
-        raise ValueError(f"blank index {blank} outside vocabulary of size {V}")
 
     trie = _PrefixTrie()
     fusion: _Fusion | None = None
     rank = _rank
     if lm is not None:
-        if symbols is None:
-            raise ValueError("symbols (index -> symbol string) are required with an LM")
-        symbols = list(getattr(symbols, "symbols", symbols))  # a SymbolTable works too
-        if len(symbols) != V:
-            raise ValueError(f"{len(symbols)} symbols for a vocabulary of size {V}")
         fusion = _Fusion(lm, symbols, trie, float(alpha), float(beta))
         rank = fusion.rank
     last_tok = trie.token  # last symbol of each prefix node (-1 for the empty prefix)
@@ -259,10 +423,7 @@ def prefix_beam_search(
         row = x[t]
         lp_row = row.tolist()
         lp_blank = lp_row[blank]
-        if prune_logp is None:
-            cands = all_syms
-        else:
-            cands = [int(c) for c in np.flatnonzero(row >= prune_logp) if c != blank]
+        cands = _candidates(row, lp_row, blank, prune_logp, prune_topk, prune_cumprob, all_syms)
 
         nxt: dict[int, _Entry] = {}
 
@@ -312,6 +473,10 @@ def prefix_beam_search(
             if t == T - 1:  # the final ranking below sees every candidate with its end score
                 beams = nxt
                 continue
+        if beam_threshold is not None and nxt:
+            ranks = {p: rank(p, e) for p, e in nxt.items()}
+            floor = max(ranks.values()) - beam_threshold
+            nxt = {p: e for p, e in nxt.items() if ranks[p] >= floor}
         if len(nxt) > beam:
             kept = heapq.nlargest(beam, nxt.items(), key=lambda kv: rank(kv[0], kv[1]))
             beams = dict(kept)
