@@ -4,13 +4,14 @@
 #   recipes/timit/run.sh --corpus /path/to/TIMIT [--phones 61|48] [--conf conf/fast_cpu.yaml]
 #                        [--stage N] [--stop-stage M] [key=value overrides]
 #
-# Stages: 1 data, 2 features (+ CMVN), 3 train, 4 decode, 5 score (39 phones), 6 package.
+# Stages: 1 data, 2 features (+ CMVN), 3 train, 4 decode, 5 score (39 phones), 6 align the test set
+# and score phone boundaries against the .PHN times (61-phone models), 7 package.
 # Re-running skips finished stages; training resumes from exp/<tag>/last.pt.
 # For a synthetic corpus, pass its own speaker lists: --dev-spk CORPUS/dev_spk.list --core-spk ...
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${TIMIT:-}
-stage=1 stop_stage=6 phones=61 beam=0
+stage=1 stop_stage=7 phones=61 beam=0
 conf=$here/conf/fast_cpu.yaml
 tag= work=$here package_dir= dev_spk= core_spk=
 overrides=()
@@ -78,6 +79,12 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-  echo "stage 6: package -> $package_dir"
+  echo "stage 6: forced alignment of the test set, boundaries against the .PHN segmentation"
+  mkdir -p "$exp/align_test"
+  recog align --model "$exp/best.pt" --data "$feats/test" --out "$exp/align_test" | tee "$exp/align_test/score.txt"
+fi
+
+if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
+  echo "stage 7: package -> $package_dir"
   recog package "$exp" "$package_dir" --meta recipe=recipes/timit --meta config="$(basename "$conf")"
 fi
