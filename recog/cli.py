@@ -173,7 +173,7 @@ def cmd_align(args) -> int:
 
 
 def _boundary_line(r: dict) -> str:
-    within = ", ".join(f"{100 * t:.0f} ms {p:.1f}%" for t, p in r["within"].items())
+    within = ", ".join(f"{1000 * t:.0f} ms {p:.1f}%" for t, p in r["within"].items())
     return f"boundaries within {within} ({r['boundaries']} boundaries, {r['utterances']} utterances)"
 
 

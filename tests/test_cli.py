@@ -132,3 +132,30 @@ def test_tune_prints_a_grid_and_the_best_pair(tmp_path, tiny_model, capsys):
     out = capsys.readouterr().out.splitlines()
     assert len([l for l in out if l.strip() and l.split()[0].replace(".", "").isdigit()]) == 4
     assert out[-1].startswith("best: --alpha ")
+
+
+def test_align_writes_ctm_phn_and_scores_boundaries(tmp_path, capsys):
+    import soundfile as sf
+
+    from recog.manifest import Utterance, write_manifest
+
+    cfg = Config.load(None, ["features.modality=audio", "model.frontend=stack", "model.stack=2", "model.subsample=2",
+                             "model.hidden=16", "model.layers=1"])
+    symbols = SymbolTable.from_texts(["aa b k"], unit="phone")
+    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), tmp_path / "m.pt")
+    t = np.arange(16000) / 16000
+    sf.write(tmp_path / "u1.wav", 0.3 * np.sin(2 * np.pi * 300 * t), 16000)
+    segs = [[0.1, 0.4, "aa"], [0.4, 0.7, "b"], [0.7, 0.9, "k"]]
+    write_manifest(tmp_path / "d" / "manifest.jsonl",
+                   [Utterance("u1", str(tmp_path / "u1.wav"), "aa b k", extra={"segments": segs})])
+    assert main(["align", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d"),
+                 "--out", str(tmp_path / "ali"), "--phn"]) == 0
+    out = capsys.readouterr().out
+    assert "boundaries within 10 ms" in out and "(4 boundaries, 1 utterances)" in out
+    hyp = (tmp_path / "ali" / "hyp.ctm").read_text().split("\n")
+    assert [l.split()[4] for l in hyp if l] == ["aa", "b", "k"]
+    phn = (tmp_path / "ali" / "u1.PHN").read_text().split("\n")
+    assert [l.split()[2] for l in phn if l] == ["aa", "b", "k"]
+    # scoring the reference against itself is perfect
+    assert main(["score", "--boundaries", str(tmp_path / "ali" / "ref.ctm"), str(tmp_path / "ali" / "ref.ctm")]) == 0
+    assert "10 ms 100.0%" in capsys.readouterr().out
