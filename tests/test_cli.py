@@ -159,3 +159,27 @@ def test_align_writes_ctm_phn_and_scores_boundaries(tmp_path, capsys):
     # scoring the reference against itself is perfect
     assert main(["score", "--boundaries", str(tmp_path / "ali" / "ref.ctm"), str(tmp_path / "ali" / "ref.ctm")]) == 0
     assert "10 ms 100.0%" in capsys.readouterr().out
+
+
+def test_transcribe_audio_rates_channels_sphere_and_corrupt(tmp_path, capsys):
+    import soundfile as sf
+
+    cfg = Config.load(None, ["features.modality=audio", "model.frontend=stack", "model.stack=2", "model.subsample=2",
+                             "model.hidden=16", "model.layers=1"])
+    symbols = SymbolTable.from_texts(["aa b k"], unit="phone")
+    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), tmp_path / "m.pt")
+    d = tmp_path / "in"
+    d.mkdir()
+    t8, t44 = np.arange(8000) / 8000, np.arange(44100) / 44100
+    sf.write(d / "rate8k.wav", 0.3 * np.sin(2 * np.pi * 200 * t8), 8000)
+    sf.write(d / "stereo.flac", np.stack([np.sin(2 * np.pi * 300 * t44), np.sin(2 * np.pi * 500 * t44)], 1) * 0.2, 44100)
+    sf.write(d / "sphere.sph", 0.3 * np.sin(2 * np.pi * 250 * t8[:4000]), 16000, format="NIST", subtype="PCM_16")
+    assert (d / "sphere.sph").read_bytes().startswith(b"NIST_1A")
+    (d / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunk")
+    rc = main(["transcribe", "--model", str(tmp_path / "m.pt"), "--format", "json", str(d)])
+    out, err = capsys.readouterr()
+    recs = [json.loads(l) for l in out.splitlines()]
+    assert sorted(r["id"] for r in recs) == ["rate8k", "sphere", "stereo"]
+    for r in recs:  # audio models report times in seconds (20 ms per output frame here)
+        assert all(abs(s["start"] - 0.02 * s["start_frame"]) < 1e-6 for s in r["symbols"])
+    assert rc == 1 and "corrupt.wav: cannot decode audio" in err
