@@ -36,9 +36,9 @@ done
 tag=${tag:-$(basename "$conf" .yaml)_p$phones}
 data=$work/data_p$phones feats=$work/feats exp=$work/exp/$tag
 package_dir=${package_dir:-$exp/package}
-lists=()
-[ -n "$dev_spk" ] && lists+=(--dev-spk "$dev_spk")
-[ -n "$core_spk" ] && lists+=(--core-spk "$core_spk")
+# the standard TIMIT lists and the Lee & Hon 60-48-39 map (Kaldi's) live in conf/
+lists=(--dev-spk "${dev_spk:-$here/conf/dev_spk.list}" --core-spk "${core_spk:-$here/conf/core_test_spk.list}"
+       --map "$here/conf/phones.60-48-39.map")
 
 if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
   if [ -f "$data/tokens.txt" ]; then echo "stage 1: $data exists, skipped"; else
