@@ -365,10 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .config import ConfigError
     from .manifest import ManifestError
+    from .train import ExperimentBusy
 
     try:
         return args.func(args)
-    except (ConfigError, ManifestError, FileNotFoundError, ValueError) as e:
+    except (ConfigError, ManifestError, FileNotFoundError, ValueError, ExperimentBusy) as e:
         print(f"recog {args.verb}: error: {e}", file=sys.stderr)
         return 2
 

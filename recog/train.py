@@ -97,6 +97,24 @@ def _dist() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
+class ExperimentBusy(RuntimeError):
+    """Another training run holds the experiment folder."""
+
+
+def _lock_experiment(exp: Path):
+    """An exclusive lock on the experiment folder: two runs writing one folder would corrupt each
+    other's checkpoints.  The kernel drops it when the process dies, kill -9 included."""
+    import fcntl
+
+    f = open(exp / ".train.lock", "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise ExperimentBusy(f"{exp}: another training run is using this experiment folder") from None
+    return f
+
+
 class Logger:
     def __init__(self, path: Path | None, rank: int):
         self.rank = rank
@@ -170,6 +188,7 @@ def train(
         exp.mkdir(parents=True, exist_ok=True)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    lock = _lock_experiment(exp) if rank == 0 else None  # noqa: F841 - held until the process ends
     log = Logger(exp / "log", rank)
     t = cfg.train
     if t.threads:

@@ -92,3 +92,17 @@ def test_augmented_training_reads_images_on_the_fly(tmp_path):
     train(cfg, exp=work / "exp", **_args(work))
     rows = (work / "exp" / "metrics.csv").read_text().splitlines()
     assert len(rows) == 2 and float(rows[1].split(",")[2]) > 0
+
+
+def test_a_second_run_on_the_same_experiment_is_refused(tmp_path):
+    import fcntl
+
+    import pytest
+
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    held = open(exp / ".train.lock", "w")
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with pytest.raises(RuntimeError, match="another training run"):
+        train(Config(), tmp_path / "none", tmp_path / "none", exp)
+    held.close()
