@@ -13,22 +13,7 @@ corpus=${IAM:-}
 stage=1 stop_stage=6
 conf=$here/conf/bilstm.yaml
 tag= work=$here package_dir= lists= init=
-overrides=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --corpus) corpus=$2; shift 2;;
-    --lists) lists=$2; shift 2;;
-    --stage) stage=$2; shift 2;;
-    --stop-stage) stop_stage=$2; shift 2;;
-    --conf) conf=$2; shift 2;;
-    --tag) tag=$2; shift 2;;
-    --work) work=$2; shift 2;;
-    --init) init=$2; shift 2;;
-    --package-dir) package_dir=$2; shift 2;;
-    *=*) overrides+=("$1"); shift;;
-    *) echo "unknown argument $1" >&2; exit 2;;
-  esac
-done
+. "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (with ascii/lines.txt and lines/)" >&2; exit 2; }
 lists=${lists:-$corpus/splits}
 tag=${tag:-$(basename "$conf" .yaml)}

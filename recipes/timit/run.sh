@@ -14,24 +14,7 @@ corpus=${TIMIT:-}
 stage=1 stop_stage=7 phones=61 beam=0
 conf=$here/conf/fast_cpu.yaml
 tag= work=$here package_dir= dev_spk= core_spk=
-overrides=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --corpus) corpus=$2; shift 2;;
-    --stage) stage=$2; shift 2;;
-    --stop-stage) stop_stage=$2; shift 2;;
-    --conf) conf=$2; shift 2;;
-    --phones) phones=$2; shift 2;;
-    --tag) tag=$2; shift 2;;
-    --work) work=$2; shift 2;;
-    --beam) beam=$2; shift 2;;
-    --dev-spk) dev_spk=$2; shift 2;;
-    --core-spk) core_spk=$2; shift 2;;
-    --package-dir) package_dir=$2; shift 2;;
-    *=*) overrides+=("$1"); shift;;
-    *) echo "unknown argument $1" >&2; exit 2;;
-  esac
-done
+. "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (the TIMIT root with TRAIN/ and TEST/)" >&2; exit 2; }
 tag=${tag:-$(basename "$conf" .yaml)_p$phones}
 data=$work/data_p$phones feats=$work/feats exp=$work/exp/$tag
