@@ -150,7 +150,7 @@ def cmd_tune(args) -> int:
 
 
 def cmd_align(args) -> int:
-    from .align import align_manifest, boundary_accuracy, write_ctm, write_phn
+    from .align import align_manifest, apply_offsets, boundary_accuracy, fit_offsets, write_ctm, write_phn
     from .infer import Transcriber
     from .manifest import read_manifest
 
@@ -160,6 +160,21 @@ def cmd_align(args) -> int:
     hyp, ref = align_manifest(tr, read_manifest(args.data), log=lambda m: print(m, file=sys.stderr))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.fit_offsets:
+        if not ref:
+            raise ValueError(f"--fit-offsets needs reference segments, and {args.data} has none")
+        offsets = fit_offsets(dict(ref), dict(hyp))
+        Path(args.fit_offsets).write_text(json.dumps(offsets, indent=1) + "\n", encoding="utf-8")
+        print(f"boundary offsets for {len(offsets)} symbols -> {args.fit_offsets}", file=sys.stderr)
+    if args.offsets:
+        try:
+            offsets = json.loads(Path(args.offsets).read_text(encoding="utf-8"))
+            offsets = {str(k): float(v) for k, v in offsets.items()}
+        except (OSError, ValueError, AttributeError) as e:
+            raise ValueError(f"{args.offsets}: not a JSON object of symbol -> seconds ({e})") from None
+        if ref:
+            print("without offsets: " + _boundary_line(boundary_accuracy(dict(ref), dict(hyp))))
+        hyp = [(uid, apply_offsets(segs, offsets)) for uid, segs in hyp]
     write_ctm(out / "hyp.ctm", hyp)
     if args.phn:
         for uid, segs in hyp:
@@ -350,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder: hyp.ctm (+ ref.ctm and a boundary score when "
                    "the manifest has reference segments)")
     s.add_argument("--phn", action="store_true", help="also write TIMIT-style <id>.PHN files")
+    s.add_argument("--fit-offsets", metavar="JSON", help="fit per-symbol boundary corrections (median of "
+                   "reference - aligned start) on this data's reference segments and write them here; "
+                   "fit on training data, apply with --offsets elsewhere")
+    s.add_argument("--offsets", metavar="JSON", help="shift each symbol's start by its fitted correction")
     s.set_defaults(func=cmd_align)
 
     s = sub.add_parser("package", help="turn a checkpoint into a self-describing model file")

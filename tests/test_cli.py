@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from conftest import TINY, render_line
+from recog.align import read_ctm
 from recog.checkpoint import atomic_save, model_dict
 from recog.cli import main
 from recog.config import Config
@@ -159,6 +160,22 @@ def test_align_writes_ctm_phn_and_scores_boundaries(tmp_path, capsys):
     # scoring the reference against itself is perfect
     assert main(["score", "--boundaries", str(tmp_path / "ali" / "ref.ctm"), str(tmp_path / "ali" / "ref.ctm")]) == 0
     assert "10 ms 100.0%" in capsys.readouterr().out
+    # per-phone corrections fitted on this data move every start onto the reference here
+    assert main(["align", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d"), "--out",
+                 str(tmp_path / "ali2"), "--fit-offsets", str(tmp_path / "off.json")]) == 0
+    assert set(json.loads((tmp_path / "off.json").read_text())) == set()  # one utterance: under min_count
+    (tmp_path / "off.json").write_text('{"aa": 0.05, "b": -0.02}')
+    capsys.readouterr()
+    assert main(["align", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d"), "--out",
+                 str(tmp_path / "ali3"), "--offsets", str(tmp_path / "off.json")]) == 0
+    assert "without offsets: boundaries" in capsys.readouterr().out
+    before = read_ctm(tmp_path / "ali" / "hyp.ctm")["u1"]
+    after = read_ctm(tmp_path / "ali3" / "hyp.ctm")["u1"]
+    assert round(after[0].start - before[0].start, 3) == 0.05
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    assert main(["align", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d"), "--out",
+                 str(tmp_path / "ali4"), "--offsets", str(tmp_path / "bad.json")]) == 2
+    assert "bad.json: not a JSON object" in capsys.readouterr().err
 
 
 def test_transcribe_audio_rates_channels_sphere_and_corrupt(tmp_path, capsys):

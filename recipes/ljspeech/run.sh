@@ -5,8 +5,9 @@
 #   recipes/ljspeech/run.sh --corpus DIR [--init MODEL] [--conf conf/finetune.yaml] [--tag NAME]
 #                           [--stage N] [--stop-stage M] [key=value ...]
 #
-# Stages: 1 data, 2 features (+ CMVN), 3 train, 4 decode, 5 score (PER), 6 align (boundaries vs MFA),
-# 7 package.  --init starts from another model (e.g. the synthetic-TIMIT one): its encoder is kept.
+# Stages: 1 data, 2 features (+ CMVN), 3 train, 4 decode, 5 score (PER), 6 align (per-phone boundary
+# offsets fitted on train; test boundaries vs MFA), 7 package (model.pt + boundary_offsets.json).
+# --init starts from another model (e.g. the synthetic-TIMIT one): its encoder is kept.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${LJSPEECH:-}
@@ -59,12 +60,16 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
 fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-  echo "stage 6: forced alignment of the test clips, boundaries against the MFA segmentation"
-  mkdir -p "$exp/align_test"
-  recog align --model "$exp/best.pt" --data "$feats/test" --out "$exp/align_test" | tee "$exp/align_test/score.txt"
+  echo "stage 6: forced alignment; per-phone boundary offsets fitted on train, test boundaries against MFA"
+  mkdir -p "$exp/align_train" "$exp/align_test"
+  recog align --model "$exp/best.pt" --data "$feats/train" --out "$exp/align_train" \
+    --fit-offsets "$exp/boundary_offsets.json" | tee "$exp/align_train/score.txt"
+  recog align --model "$exp/best.pt" --data "$feats/test" --out "$exp/align_test" \
+    --offsets "$exp/boundary_offsets.json" | tee "$exp/align_test/score.txt"
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   echo "stage 7: package -> $package_dir"
   recog package "$exp" "$package_dir" --meta recipe=recipes/ljspeech --meta config="$(basename "$conf")"
+  cp "$exp/boundary_offsets.json" "$package_dir/"
 fi
