@@ -21,7 +21,9 @@ Decoders (the peers are the ``bench`` extra: ``pip install -e '.[bench]'``):
   ``token_min_logp=-5``).
 * ``flashlight``: torchaudio's ``ctc_decoder`` (flashlight-text), lexicon-free, at its defaults
   (all tokens per frame, ``beam_threshold=50``), and ``flashlight-tok8`` with
-  ``beam_size_token=8``.
+  ``beam_size_token=8``, and ``flashlight-logadd`` with ``log_add=True`` (at its default flashlight
+  keeps the better of two hypotheses that reach the same prefix, a Viterbi approximation; with
+  ``log_add`` it adds their probabilities, as a CTC prefix beam search does).
 
 Each runs at beams 10, 25 and 100, with ``--jobs`` workers (default: every usable core; the peers
 get a process pool each, built and warmed up before the clock starts), and is scored by CER (PER
@@ -64,13 +66,14 @@ from recog.manifest import read_text
 from recog.metrics import distance, tokenize
 from recog.tokens import BLANK, SPACE, SymbolTable
 
-DECODERS = ["recog", "pyctcdecode", "ctc-beam-decoder", "flashlight", "flashlight-tok8"]
+DECODERS = ["recog", "pyctcdecode", "ctc-beam-decoder", "flashlight", "flashlight-tok8", "flashlight-logadd"]
 LM_SUPPORT = {  # which LM kinds each decoder takes
     "recog": {"none", "char", "word"},
     "pyctcdecode": {"none", "word"},
     "ctc-beam-decoder": {"none", "word"},
     "flashlight": {"none", "char"},
     "flashlight-tok8": {"none", "char"},
+    "flashlight-logadd": {"none", "char"},
 }
 
 
@@ -308,6 +311,8 @@ class Adapter:
             kw = dict(lexicon=None, tokens=list(ds.table.symbols), beam_size=beam, blank_token=BLANK, sil_token=sil)
             if name == "flashlight-tok8":
                 kw["beam_size_token"] = 8
+            if name == "flashlight-logadd":  # merge equal prefixes by log-sum, as a prefix beam search does
+                kw["log_add"] = True
             if lm_kind == "char":
                 kw.update(lm=lms.char_arpa, lm_weight=alpha, word_score=beta)
             self.dec = ctc_decoder(**kw)
@@ -437,7 +442,7 @@ def available_decoders() -> dict[str, str]:
             out[name] = metadata.version(dist)
         except Exception as e:  # not installed
             out[name] = f"unavailable ({type(e).__name__}: {e})"
-    out["flashlight-tok8"] = out["flashlight"]
+    out["flashlight-tok8"] = out["flashlight-logadd"] = out["flashlight"]
     try:
         import kenlm  # noqa: F401
 
