@@ -168,3 +168,45 @@ def test_no_hypothesis_survives_the_lexicon() -> None:
     scorer = WordLMScorer(_word_lm(), lexicon=["cat"])
     hyps = prefix_beam_search(lp, beam=1, lm=scorer, alpha=0.5, symbols=SYMS)
     assert len(hyps) == 1 and hyps[0].tokens == [] and hyps[0].score == float("-inf")
+
+
+# written by hand (log10), not by recog's trainer: p(cat|<s>) = 10^-0.3, "hat" only through back-off
+HAND_ARPA = """\\data\\
+ngram 1=5
+ngram 2=3
+
+\\1-grams:
+-1.0\t<unk>
+-99\t<s>\t-0.2
+-0.5\t</s>
+-0.6\tcat\t-0.1
+-0.9\that\t-0.4
+
+\\2-grams:
+-0.3\t<s> cat
+-0.05\tcat </s>
+-0.2\that </s>
+
+\\end\\
+"""
+
+
+def test_decoding_with_a_hand_written_arpa_gives_the_scores_the_file_implies(tmp_path) -> None:
+    from recog.decode.lm import read_arpa
+
+    (tmp_path / "hand.arpa").write_text(HAND_ARPA, encoding="utf-8")
+    lm = read_arpa(tmp_path / "hand.arpa")
+    ln10 = math.log(10)
+    # "cat": <s> cat (bigram -0.3) + cat </s> (bigram -0.05)
+    # "hat": bow(<s>) -0.2 + p(hat) -0.9, then hat </s> (bigram -0.2)
+    implied = {"cat": (-0.3 - 0.05) * ln10, "hat": (-0.2 - 0.9 - 0.2) * ln10}
+    # acoustics prefer "hat" by a factor 0.55 / 0.4
+    lp = _frames([{"h": 0.55, "c": 0.4}, {"<blk>": 0.9}, {"a": 0.9}, {"<blk>": 0.9}, {"t": 0.9}])
+    plain = prefix_beam_search(lp, beam=50)
+    assert TABLE.decode(plain[0].tokens) == "hat"
+    hyps = prefix_beam_search(lp, beam=50, nbest=5, lm=WordLMScorer(lm), alpha=1.0, beta=0.0, symbols=SYMS)
+    got = {TABLE.decode(h.tokens): h.lm_score for h in hyps}
+    for word, score in implied.items():
+        assert got[word] == pytest.approx(score, abs=1e-9)
+    # the file's 0.95 log10 preference for "cat" outweighs the acoustic log(0.55/0.4) = 0.32
+    assert TABLE.decode(hyps[0].tokens) == "cat"
