@@ -157,21 +157,22 @@ def cmd_align(args) -> int:
     tr = Transcriber(args.model)
     if tr.modality != "audio":
         raise ValueError("recog align needs a speech model")
+    if args.offsets:  # read before aligning: a bad file fails at once, not after the work
+        try:
+            offsets = json.loads(Path(args.offsets).read_text(encoding="utf-8"))
+            offsets = {str(k): float(v) for k, v in offsets.items()}
+        except (OSError, ValueError, AttributeError, TypeError) as e:
+            raise ValueError(f"{args.offsets}: not a JSON object of symbol -> seconds ({e})") from None
     hyp, ref = align_manifest(tr, read_manifest(args.data), log=lambda m: print(m, file=sys.stderr))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.fit_offsets:
         if not ref:
             raise ValueError(f"--fit-offsets needs reference segments, and {args.data} has none")
-        offsets = fit_offsets(dict(ref), dict(hyp))
-        Path(args.fit_offsets).write_text(json.dumps(offsets, indent=1) + "\n", encoding="utf-8")
-        print(f"boundary offsets for {len(offsets)} symbols -> {args.fit_offsets}", file=sys.stderr)
+        fitted = fit_offsets(dict(ref), dict(hyp))
+        Path(args.fit_offsets).write_text(json.dumps(fitted, indent=1) + "\n", encoding="utf-8")
+        print(f"boundary offsets for {len(fitted)} symbols -> {args.fit_offsets}", file=sys.stderr)
     if args.offsets:
-        try:
-            offsets = json.loads(Path(args.offsets).read_text(encoding="utf-8"))
-            offsets = {str(k): float(v) for k, v in offsets.items()}
-        except (OSError, ValueError, AttributeError) as e:
-            raise ValueError(f"{args.offsets}: not a JSON object of symbol -> seconds ({e})") from None
         if ref:
             print("without offsets: " + _boundary_line(boundary_accuracy(dict(ref), dict(hyp))))
         hyp = [(uid, apply_offsets(segs, offsets)) for uid, segs in hyp]
