@@ -126,37 +126,39 @@ def write_phn(path: str | Path, segs: list[Segment], sample_rate: int) -> None:
             f.write(f"{round(sg.start * sample_rate)} {round(sg.end * sample_rate)} {sg.symbol}\n")
 
 
+def _matched(ref: dict[str, list[Segment]], hyp: dict[str, list[Segment]]):
+    """(reference, hypothesis) segment lists of the utterances whose symbol sequences agree (and
+    are not empty), and the ids of the other reference utterances."""
+    pairs, skipped = [], []
+    for uid, r in ref.items():
+        h = hyp.get(uid)
+        if h and [s.symbol for s in h] == [s.symbol for s in r]:
+            pairs.append((r, h))
+        else:
+            skipped.append(uid)
+    return pairs, skipped
+
+
 def boundary_accuracy(ref: dict[str, list[Segment]], hyp: dict[str, list[Segment]],
                       tolerances=(0.010, 0.020, 0.040)) -> dict:
     """Share of reference phone boundaries (every segment start, and the last end) that the
     hypothesis places within each tolerance.  Utterances are compared only where both sides have
     the same symbol sequence (forced alignments of the reference transcript)."""
     hits = {tol: 0 for tol in tolerances}
-    n, skipped, used = 0, [], 0
-    for uid, r in ref.items():
-        h = hyp.get(uid)
-        if h is None or [s.symbol for s in h] != [s.symbol for s in r]:
-            skipped.append(uid)
-            continue
-        used += 1
+    n = 0
+    pairs, skipped = _matched(ref, hyp)
+    for r, h in pairs:
         rb = [s.start for s in r] + [r[-1].end]
         hb = [s.start for s in h] + [h[-1].end]
         for a, b in zip(rb, hb):
             n += 1
             for tol in tolerances:
                 hits[tol] += abs(a - b) <= tol + 1e-9
-    return {"boundaries": n, "utterances": used, "skipped": skipped,
+    return {"boundaries": n, "utterances": len(pairs), "skipped": skipped,
             "within": {tol: (100.0 * hits[tol] / n if n else 0.0) for tol in tolerances}}
 
 
 END = "<end>"  # key of the offset applied to the last symbol's end
-
-
-def _matched(ref: dict[str, list[Segment]], hyp: dict[str, list[Segment]]):
-    for uid, r in ref.items():
-        h = hyp.get(uid)
-        if h and [s.symbol for s in h] == [s.symbol for s in r]:
-            yield r, h
 
 
 def fit_offsets(ref: dict[str, list[Segment]], hyp: dict[str, list[Segment]],
@@ -168,7 +170,7 @@ def fit_offsets(ref: dict[str, list[Segment]], hyp: dict[str, list[Segment]],
     on training alignments and applied with :func:`apply_offsets`, this removes that bias.
     Symbols seen fewer than ``min_count`` times get no correction."""
     errs: dict[str, list[float]] = {}
-    for r, h in _matched(ref, hyp):
+    for r, h in _matched(ref, hyp)[0]:
         for a, b in zip(r, h):
             errs.setdefault(a.symbol, []).append(a.start - b.start)
         errs.setdefault(END, []).append(r[-1].end - h[-1].end)
