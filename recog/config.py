@@ -22,7 +22,7 @@ class ConfigError(ValueError):
 class ImageFeatures:
     height: int = 64               # lines are scaled to this height, aspect ratio kept
     deslant: bool = False          # shear-based slant correction (Vinciarelli & Luettin)
-    contrast: bool = True          # stretch grey levels between the 5th and 95th percentile
+    contrast: bool = True          # stretch grey levels (2nd..90th percentile); polygon masks -> paper
     invert: bool = True            # ink -> 1.0, paper -> 0.0
     pad: int = 4                   # white columns added left and right
 

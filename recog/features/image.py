@@ -82,6 +82,26 @@ def deslant(img: Image.Image, max_shear: float = 1.0, steps: int = 21) -> Image.
     )
 
 
+def fill_mask(a: np.ndarray) -> np.ndarray:
+    """Paint the polygon mask of a line crop in the paper's tone; ``a`` is grey in [0, 1].
+
+    Line crops cut along a PAGE-XML polygon (Transkribus, eScriptorium, kraken) are pure white
+    outside the polygon while the scanned paper inside is a darker tone.  Left so, contrast
+    stretching keeps the paper grey and the polygon's outline becomes the strongest edge in the
+    image.  If pure white covers part of the crop and the rest is mostly paper (tightly clustered
+    grey levels, clearly below white), the white is set to that paper level.  Clean scans and
+    renders, whose paper is itself near white, are returned as they are."""
+    white = a >= 254.0 / 255.0
+    n_white = int(white.sum())
+    if n_white < 0.02 * a.size or n_white > 0.95 * a.size:
+        return a
+    # the non-white pixels of a clean render are ink and anti-aliased edges, spread from 0 to 1
+    mid, paper = np.percentile(a[~white], [50, 90])
+    if paper < 0.92 and mid > 0.35 and paper - mid < 0.15:
+        return np.where(white, np.float32(paper), a)
+    return a
+
+
 def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
     """Grey PIL image -> (width, height) float32 features."""
     if cfg.deslant:
@@ -90,6 +110,8 @@ def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
     new_w = max(1, round(w * cfg.height / h))
     img = img.resize((new_w, cfg.height), Image.BILINEAR)
     a = np.asarray(img, dtype=np.float32) / 255.0
+    if cfg.contrast:
+        a = fill_mask(a)
     if cfg.contrast and a.size > 1:
         # ink towards 0, paper towards 1: stretch between a dark and a bright percentile
         lo, hi = np.percentile(a, [2, 90])
@@ -109,5 +131,8 @@ def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
 def image_features(path: str | Path, cfg: ImageFeatures, augment=None) -> np.ndarray:
     img = load_grey(path)
     if augment is not None:
+        if cfg.contrast:  # distortions move the white of a polygon mask off white: paint it first
+            a = fill_mask(np.asarray(img, dtype=np.float32) / 255.0)
+            img = Image.fromarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
         img = augment(img)
     return normalise(img, cfg)

@@ -211,3 +211,56 @@ def test_deslant_leaves_upright_alone_and_option_is_used(tmp_path):
     assert fixed.shape[1] == h and fixed.shape[0] > plain.shape[0]
     energy = lambda f: float((f.sum(axis=1) ** 2).sum())  # noqa: E731 - per-frame (column) ink
     assert energy(fixed) > 1.5 * energy(plain)
+
+
+def _polygon_crop(paper: int = 180, ink: int = 40, seed: int = 0):
+    """A line crop cut along a slanted polygon: toned paper with strokes inside, pure white
+    outside (how Transkribus/kraken line extraction leaves it), plus the polygon's mask."""
+    rng = np.random.default_rng(seed)
+    h, w = 48, 200
+    img = Image.new("L", (w, h), 255)
+    mask = Image.new("L", (w, h), 0)
+    poly = [(0, 10), (120, 2), (199, 14), (199, 40), (80, 46), (0, 36)]
+    ImageDraw.Draw(mask).polygon(poly, fill=1)
+    a = np.where(np.asarray(mask) > 0, paper + rng.integers(-4, 5, (h, w)), 255).astype(np.uint8)
+    img = Image.fromarray(a, mode="L")
+    draw = ImageDraw.Draw(img)
+    for x in range(20, 180, 16):
+        draw.line([(x, 18), (x + 6, 32)], fill=ink, width=3)
+    return img, np.asarray(mask) > 0
+
+
+@pytest.mark.parametrize("augmented", [False, True])
+def test_polygon_mask_becomes_paper(tmp_path, augmented):
+    from recog.features.augment import AugmentParams, LineAugmenter
+
+    img, inside = _polygon_crop()
+    p = tmp_path / "crop.png"
+    img.save(p)
+    cfg = ImageFeatures(height=48, pad=0)
+    if augmented:
+        # a brightness/contrast change moves the mask's white off 255; it must be painted first
+        aug = LineAugmenter(seed=0, params=AugmentParams(p_morph=0, p_affine=0, p_slant=0, p_elastic=0,
+                                                         p_contrast=1.0, brightness=(-30.0, -30.0)))
+        f = image_features(p, cfg, augment=aug).T
+    else:
+        f = image_features(p, cfg).T
+    src = np.asarray(img)
+    ink, paper, outside = src < 100, inside & (src > 150), ~inside
+    assert f[ink].mean() > 0.8
+    # paper and the white outside the polygon both read as paper (0), so no polygon edge remains
+    assert f[paper].mean() < 0.1 and f[outside].mean() < 0.1
+    # without the fix the stretch keeps the toned paper well above the white
+    a = src.astype(np.float32) / 255
+    lo, hi = np.percentile(a, [2, 90])
+    assert 1 - np.clip((a[paper].mean() - lo) / (hi - lo), 0, 1) > 0.2
+
+
+def test_clean_white_paper_is_left_alone(line_png):
+    from recog.features.image import fill_mask
+
+    _, img = line_png
+    a = np.asarray(img, dtype=np.float32) / 255
+    clean = np.where(a > 0.8, 1.0, a).astype(np.float32)  # white paper, ink and grey edges
+    assert fill_mask(clean) is clean
+    assert fill_mask(np.ones((8, 8), np.float32)).min() == 1.0
