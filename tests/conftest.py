@@ -43,6 +43,32 @@ def make_line_corpus(root: Path, n_train: int = 12, n_valid: int = 4, n_test: in
     return root
 
 
+def make_iam_corpus(root: Path, n_train: int = 12, n_valid: int = 3, n_test: int = 3, seed: int = 0) -> Path:
+    """A corpus in the IAM layout (what ``data_prep.synth_lines`` writes): ascii/lines.txt with its
+    header and all fields, lines/<a01>/<a01-000u>/<line id>.png and splits/{train,valid,test}.txt."""
+    from data_prep.synth_lines import LINES_TXT_HEADER
+
+    rng = random.Random(seed)
+    rows = []
+    for split, n in (("train", n_train), ("valid", n_valid), ("test", n_test)):
+        ids = []
+        form = {"train": "a01-000u", "valid": "b02-010", "test": "c03-003"}[split]
+        for i in range(n):
+            lid = f"{form}-{i:02d}"
+            words = [rng.choice(WORDS) for _ in range(rng.randint(1, 3))]
+            img = render_line(" ".join(words), seed=rng.randint(0, 10**6))
+            path = root / "lines" / form.split("-")[0] / form / f"{lid}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            img.save(path)
+            rows.append(f"{lid} ok 154 {len(words)} 0 0 {img.width} {img.height} {'|'.join(words)}")
+            ids.append(lid)
+        (root / "splits").mkdir(parents=True, exist_ok=True)
+        (root / "splits" / f"{split}.txt").write_text("".join(i + "\n" for i in ids))
+    (root / "ascii").mkdir(parents=True, exist_ok=True)
+    (root / "ascii" / "lines.txt").write_text(LINES_TXT_HEADER + "".join(r + "\n" for r in rows))
+    return root
+
+
 @pytest.fixture
 def line_corpus(tmp_path) -> Path:
     return make_line_corpus(tmp_path / "corpus")

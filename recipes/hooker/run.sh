@@ -23,48 +23,11 @@ data=$work/data feats=$work/feats exp=$work/exp/$tag
 package_dir=${package_dir:-$work/exp/$tag/package}
 mkdir -p "$work"
 
-if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
-  if [ -f "$data/tokens.txt" ]; then echo "stage 1: $data exists, skipped"; else
-    echo "stage 1: data"
-    recog prep lines --corpus "$corpus" --out "$data"
-  fi
-fi
+. "$here/../stages.sh"
 
-if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
-  echo "stage 2: features"
-  for s in train valid test; do
-    if [ -f "$feats/$s/manifest.jsonl" ]; then echo "  $s done, skipped"; continue; fi
-    recog features --config "$conf" --data "$data/$s" --out "$feats/$s" "${overrides[@]}"
-  done
-fi
-
-if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
-  echo "stage 3: train -> $exp"
-  extra=(); [ -n "$init" ] && extra=(--init "$init")
-  recog train --config "$conf" --train "$feats/train" --valid "$feats/valid" --tokens "$data/tokens.txt" \
-    --exp "$exp" "${extra[@]}" "${overrides[@]}"
-fi
-
-if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  echo "stage 4: decode (greedy) with recog transcribe on the original images"
-  for s in valid test; do
-    mkdir -p "$exp/decode_$s"
-    jq_paths=$(python3 -c 'import json,sys; [print(json.loads(l)["path"]) for l in open(sys.argv[1])]' "$data/$s/manifest.jsonl")
-    echo "$jq_paths" > "$exp/decode_$s/inputs.lst"
-    recog transcribe --model "$exp/best.pt" --files-from "$exp/decode_$s/inputs.lst" --out "$exp/decode_$s/hyp.txt" || true
-  done
-fi
-
-if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-  echo "stage 5: score"
-  for s in valid test; do
-    for unit in char word; do
-      recog score "$data/$s/text" "$exp/decode_$s/hyp.txt" --unit $unit --confusions 0 | tee "$exp/decode_$s/score_$unit.txt"
-    done
-  done
-fi
-
-if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
-  echo "stage 6: package -> $package_dir"
-  recog package "$exp" "$package_dir" --meta recipe=recipes/hooker --meta config="$(basename "$conf")"
-fi
+if run_stage 1; then prep_data 1 "" lines --corpus "$corpus"; fi
+if run_stage 2; then extract_features 2 "" train valid test; fi
+if run_stage 3; then train_model 3 valid; fi
+if run_stage 4; then decode_images 4 valid test; fi
+if run_stage 5; then score_text 5 valid test; fi
+if run_stage 6; then package_model 6 hooker; fi

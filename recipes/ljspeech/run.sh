@@ -20,46 +20,15 @@ tag=${tag:-$(basename "$conf" .yaml)}
 data=$work/data feats=$work/feats exp=$work/exp/$tag
 package_dir=${package_dir:-$exp/package}
 
-if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
-  if [ -f "$data/tokens.txt" ]; then echo "stage 1: $data exists, skipped"; else
-    echo "stage 1: data"
-    recog prep ljspeech --corpus "$corpus" --out "$data"
-  fi
-fi
+. "$here/../stages.sh"
 
-if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
-  echo "stage 2: features"
-  for s in train valid test; do
-    if [ -f "$feats/$s/manifest.jsonl" ]; then echo "  $s done, skipped"; continue; fi
-    cmvn=(); [ $s = train ] && cmvn=(--cmvn)
-    recog features --config "$conf" --data "$data/$s" --out "$feats/$s" "${cmvn[@]}" "${overrides[@]}"
-  done
-fi
+if run_stage 1; then prep_data 1 "" ljspeech --corpus "$corpus"; fi
+if run_stage 2; then extract_features 2 train train valid test; fi
+if run_stage 3; then train_model 3 valid --cmvn "$feats/train/cmvn.pt"; fi
+if run_stage 4; then decode_features 4 0 valid test; fi
+if run_stage 5; then score_phones 5 text valid test; fi
 
-if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
-  echo "stage 3: train -> $exp"
-  extra=(); [ -n "$init" ] && extra=(--init "$init")
-  recog train --config "$conf" --train "$feats/train" --valid "$feats/valid" --tokens "$data/tokens.txt" \
-    --cmvn "$feats/train/cmvn.pt" --exp "$exp" "${extra[@]}" "${overrides[@]}"
-fi
-
-if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  echo "stage 4: decode (greedy)"
-  for s in valid test; do
-    mkdir -p "$exp/decode_$s"
-    recog decode --model "$exp/best.pt" --data "$feats/$s" --out "$exp/decode_$s/hyp.txt" || true
-  done
-fi
-
-if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-  echo "stage 5: score"
-  for s in valid test; do
-    recog score "$data/$s/text" "$exp/decode_$s/hyp.txt" --unit phone --confusions 10 \
-      --per-utt "$exp/decode_$s/per_utt.txt" | tee "$exp/decode_$s/score.txt"
-  done
-fi
-
-if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+if run_stage 6; then
   echo "stage 6: forced alignment; per-phone boundary offsets fitted on train, test boundaries against MFA"
   mkdir -p "$exp/align_train" "$exp/align_test"
   recog align --model "$exp/best.pt" --data "$feats/train" --out "$exp/align_train" \
@@ -68,8 +37,7 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
     --offsets "$exp/boundary_offsets.json" | tee "$exp/align_test/score.txt"
 fi
 
-if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  echo "stage 7: package -> $package_dir"
-  recog package "$exp" "$package_dir" --meta recipe=recipes/ljspeech --meta config="$(basename "$conf")"
+if run_stage 7; then
+  package_model 7 ljspeech
   cp "$exp/boundary_offsets.json" "$package_dir/"
 fi

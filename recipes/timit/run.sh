@@ -23,51 +23,20 @@ package_dir=${package_dir:-$exp/package}
 lists=(--dev-spk "${dev_spk:-$here/conf/dev_spk.list}" --core-spk "${core_spk:-$here/conf/core_test_spk.list}"
        --map "$here/conf/phones.60-48-39.map")
 
-if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
-  if [ -f "$data/tokens.txt" ]; then echo "stage 1: $data exists, skipped"; else
-    echo "stage 1: data ($phones phones for training, 39 for scoring)"
-    recog prep timit --corpus "$corpus" --out "$data" --phones "$phones" "${lists[@]}"
-  fi
-fi
+. "$here/../stages.sh"
 
-if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
-  echo "stage 2: features"
-  for s in train dev test; do
-    if [ -f "$feats/$s/manifest.jsonl" ]; then echo "  $s done, skipped"; continue; fi
-    cmvn=(); [ $s = train ] && cmvn=(--cmvn)
-    recog features --config "$conf" --data "$data/$s" --out "$feats/$s" "${cmvn[@]}" "${overrides[@]}"
-  done
+if run_stage 1; then
+  prep_data 1 "$phones phones for training, 39 for scoring" timit --corpus "$corpus" --phones "$phones" "${lists[@]}"
 fi
+if run_stage 2; then extract_features 2 train train dev test; fi
+if run_stage 3; then train_model 3 dev --cmvn "$feats/train/cmvn.pt"; fi
+if run_stage 4; then decode_features 4 "$beam" dev test; fi
+if run_stage 5; then score_phones 5 text.39 dev test -- --fold 39; fi
 
-if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
-  echo "stage 3: train -> $exp"
-  recog train --config "$conf" --train "$feats/train" --valid "$feats/dev" --tokens "$data/tokens.txt" \
-    --cmvn "$feats/train/cmvn.pt" --exp "$exp" "${overrides[@]}"
-fi
-
-if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  echo "stage 4: decode (beam $beam; 0 = greedy)"
-  for s in dev test; do
-    mkdir -p "$exp/decode_$s"
-    recog decode --model "$exp/best.pt" --data "$feats/$s" --beam "$beam" --out "$exp/decode_$s/hyp.txt" || true
-  done
-fi
-
-if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
-  echo "stage 5: score on 39 phones"
-  for s in dev test; do
-    recog score "$data/$s/text.39" "$exp/decode_$s/hyp.txt" --unit phone --fold 39 --confusions 10 \
-      --per-utt "$exp/decode_$s/per_utt.txt" | tee "$exp/decode_$s/score.txt"
-  done
-fi
-
-if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+if run_stage 6; then
   echo "stage 6: forced alignment of the test set, boundaries against the .PHN segmentation"
   mkdir -p "$exp/align_test"
   recog align --model "$exp/best.pt" --data "$feats/test" --out "$exp/align_test" | tee "$exp/align_test/score.txt"
 fi
 
-if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  echo "stage 7: package -> $package_dir"
-  recog package "$exp" "$package_dir" --meta recipe=recipes/timit --meta config="$(basename "$conf")"
-fi
+if run_stage 7; then package_model 7 timit; fi
