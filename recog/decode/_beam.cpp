@@ -199,6 +199,33 @@ struct WithGIL {
     }
 };
 
+// Reads an LM callback's answer `res` (a new reference, released here): a tuple of n sequences of
+// length m.  store(i, items) receives the n items of position i.  On a malformed answer or a failed
+// conversion a Python error is set and false returned.  Needs the GIL.
+template <class Store>
+static bool read_answer(PyObject* res, size_t n, size_t m, const char* msg, Store&& store) {
+    if (!res) return false;
+    std::vector<PyObject*> seq(n, nullptr);
+    bool ok = PyTuple_Check(res) && size_t(PyTuple_GET_SIZE(res)) == n;
+    for (size_t j = 0; ok && j < n; ++j) {
+        seq[j] = PySequence_Fast(PyTuple_GET_ITEM(res, Py_ssize_t(j)), msg);
+        ok = seq[j] && size_t(PySequence_Fast_GET_SIZE(seq[j])) == m;
+    }
+    if (ok) {
+        std::vector<PyObject*> items(n);
+        for (size_t i = 0; ok && i < m; ++i) {
+            for (size_t j = 0; j < n; ++j) items[j] = PySequence_Fast_GET_ITEM(seq[j], Py_ssize_t(i));
+            store(i, items.data());
+            ok = !PyErr_Occurred();
+        }
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_TypeError, msg);
+    }
+    for (PyObject* o : seq) Py_XDECREF(o);
+    Py_DECREF(res);
+    return ok;
+}
+
 class Search {
   public:
     Search(const double* x, int64_t T, int64_t V, const Options& o, PyObject* lm_extend, PyObject* lm_final,
@@ -374,33 +401,12 @@ bool Search::ask_extend(const std::vector<int32_t>& req_state, const std::vector
         PyObject* res = PyObject_CallFunctionObjArgs(lm_extend_, ls, lt, NULL);
         Py_DECREF(ls);
         Py_DECREF(lt);
-        if (!res) return false;
-        PyObject *d = nullptr, *nx = nullptr, *u = nullptr;
-        bool ok = PyTuple_Check(res) && PyTuple_GET_SIZE(res) == 3;
-        if (ok) {
-            d = PySequence_Fast(PyTuple_GET_ITEM(res, 0), "deltas");
-            nx = PySequence_Fast(PyTuple_GET_ITEM(res, 1), "states");
-            u = PySequence_Fast(PyTuple_GET_ITEM(res, 2), "units");
-            ok = d && nx && u && size_t(PySequence_Fast_GET_SIZE(d)) == m &&
-                 size_t(PySequence_Fast_GET_SIZE(nx)) == m && size_t(PySequence_Fast_GET_SIZE(u)) == m;
-        }
-        if (ok) {
-            for (size_t i = 0; i < m; ++i) {
-                dv[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(d, Py_ssize_t(i)));
-                nv[i] = int32_t(PyLong_AsLong(PySequence_Fast_GET_ITEM(nx, Py_ssize_t(i))));
-                uv[i] = int64_t(PyLong_AsLongLong(PySequence_Fast_GET_ITEM(u, Py_ssize_t(i))));
-                if (PyErr_Occurred()) {
-                    ok = false;
-                    break;
-                }
-            }
-        } else if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_TypeError, "LM extend callback must return three sequences of equal length");
-        }
-        Py_XDECREF(d);
-        Py_XDECREF(nx);
-        Py_XDECREF(u);
-        Py_DECREF(res);
+        const bool ok = read_answer(res, 3, m, "LM extend callback must return three sequences of equal length",
+                                    [&](size_t i, PyObject* const* it) {
+                                        dv[i] = PyFloat_AsDouble(it[0]);
+                                        nv[i] = int32_t(PyLong_AsLong(it[1]));
+                                        uv[i] = int64_t(PyLong_AsLongLong(it[2]));
+                                    });
         if (!ok) return false;
     }
     std::unique_lock<std::shared_mutex> lock(tab_->mu);
@@ -438,29 +444,11 @@ bool Search::finals(const std::vector<int32_t>& states) {
         for (size_t i = 0; i < m; ++i) PyList_SET_ITEM(ls, Py_ssize_t(i), PyLong_FromLong(req[i]));
         PyObject* res = PyObject_CallFunctionObjArgs(lm_final_, ls, NULL);
         Py_DECREF(ls);
-        if (!res) return false;
-        PyObject *d = nullptr, *u = nullptr;
-        bool ok = PyTuple_Check(res) && PyTuple_GET_SIZE(res) == 2;
-        if (ok) {
-            d = PySequence_Fast(PyTuple_GET_ITEM(res, 0), "deltas");
-            u = PySequence_Fast(PyTuple_GET_ITEM(res, 1), "units");
-            ok = d && u && size_t(PySequence_Fast_GET_SIZE(d)) == m && size_t(PySequence_Fast_GET_SIZE(u)) == m;
-        }
-        if (ok) {
-            for (size_t i = 0; i < m; ++i) {
-                dv[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(d, Py_ssize_t(i)));
-                uv[i] = int64_t(PyLong_AsLongLong(PySequence_Fast_GET_ITEM(u, Py_ssize_t(i))));
-                if (PyErr_Occurred()) {
-                    ok = false;
-                    break;
-                }
-            }
-        } else if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_TypeError, "LM final callback must return two sequences of equal length");
-        }
-        Py_XDECREF(d);
-        Py_XDECREF(u);
-        Py_DECREF(res);
+        const bool ok = read_answer(res, 2, m, "LM final callback must return two sequences of equal length",
+                                    [&](size_t i, PyObject* const* it) {
+                                        dv[i] = PyFloat_AsDouble(it[0]);
+                                        uv[i] = int64_t(PyLong_AsLongLong(it[1]));
+                                    });
         if (!ok) return false;
     }
     std::unique_lock<std::shared_mutex> lock(tab_->mu);

@@ -157,6 +157,29 @@ def test_lm_errors_propagate() -> None:
         prefix_beam_search(lp, beam=4, lm=scorer, alpha=0.5, symbols=SYMS)
 
 
+@needs_kernel
+@pytest.mark.parametrize(
+    "extend, final, message",
+    [
+        (lambda s, t: ([0.0] * len(s), [0] * len(s)), None, "extend callback must return three sequences"),
+        (lambda s, t: ([0.0], [0], [0, 0]), None, "extend callback must return three sequences"),
+        (lambda s, t: ([0.0] * len(s), ["x"] * len(s), [0] * len(s)), None, "integer"),
+        (lambda s, t: ([-1.0] * len(s), [0] * len(s), [1] * len(s)), lambda s: ([0.0] * len(s),),
+         "final callback must return two sequences"),
+        (lambda s, t: ([-1.0] * len(s), [0] * len(s), [1] * len(s)), lambda s: (None, [0] * len(s)),
+         "final callback must return two sequences"),
+    ],
+)
+def test_malformed_lm_answers_raise_type_errors(extend, final, message) -> None:
+    # what the kernel accepts from the LM callbacks: (deltas, next states, units) for extensions and
+    # (deltas, units) at the end, each as long as the request; anything else is a TypeError, not a crash
+    lp = _log_softmax(np.random.default_rng(0).standard_normal((4, 5)))
+    final = final or (lambda s: ([0.0] * len(s), [0] * len(s)))
+    with pytest.raises(TypeError, match=message):
+        fast_beam._kernel.search(lp, 4, 0, 1, None, 0, -1.0, None, extend, final, 0.5, 0.0,
+                                 fast_beam._kernel.lm_table())
+
+
 # -------------------------------------------------------------------------------- batch
 def _batch(seed: int, n: int = 6, V: int = 12) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
