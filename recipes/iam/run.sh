@@ -5,7 +5,8 @@
 #   recipes/iam/run.sh --corpus DIR [--lists DIR] [--conf conf/bilstm.yaml] [--stage N] [--stop-stage M] [key=value ...]
 #
 # Split lists: DIR/{train,valid,test}.txt (line or form ids).  Default: CORPUS/splits/ (what the
-# synthetic generator writes); for real IAM point --lists at the Aachen/RWTH line split.
+# synthetic generator writes) if it exists, else conf/aachen/: the Aachen/RWTH line split of real
+# IAM used by Puigcerver 2017 and PyLaia (6,161 / 966 / 2,915 lines, writers disjoint).
 # Stages: 1 data, 2 features, 3 train, 4 decode, 5 score (CER, WER), 6 package.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +16,7 @@ conf=$here/conf/bilstm.yaml
 tag= work=$here package_dir= lists= init=
 . "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (with ascii/lines.txt and lines/)" >&2; exit 2; }
-lists=${lists:-$corpus/splits}
+if [ -z "$lists" ]; then lists=$corpus/splits; [ -d "$lists" ] || lists=$here/conf/aachen; fi
 tag=${tag:-$(basename "$conf" .yaml)}
 data=$work/data feats=$work/feats exp=$work/exp/$tag
 package_dir=${package_dir:-$exp/package}

@@ -29,3 +29,18 @@ def test_iam_recipe_runs_all_stages(tmp_path):
     hyp_ids = [l.split(" ", 1)[0] for l in (exp / "decode_test/hyp.txt").read_text().splitlines()]
     assert hyp_ids == [f"c03-003-{i:02d}" for i in range(3)]
     assert (exp / "package/model.pt").exists()
+
+
+def test_aachen_lists_are_the_published_split():
+    import re
+
+    root = ROOT / "recipes/iam/conf/aachen"
+    ids = {s: (root / f"{s}.txt").read_text().splitlines() for s in ("train", "valid", "test")}
+    assert {s: len(v) for s, v in ids.items()} == {"train": 6161, "valid": 966, "test": 2915}
+    for v in ids.values():
+        assert len(set(v)) == len(v)
+        assert all(re.fullmatch(r"[a-z]\d\d-\d\d\d[a-z]?-\d\d", i) for i in v)
+    # writer-independent: no form (page) is in two sets
+    forms = {s: {i.rsplit("-", 1)[0] for i in v} for s, v in ids.items()}
+    assert not (forms["train"] & forms["valid"]) and not (forms["train"] & forms["test"])
+    assert not (forms["valid"] & forms["test"])
