@@ -22,7 +22,8 @@ class ConfigError(ValueError):
 class ImageFeatures:
     height: int = 64               # lines are scaled to this height, aspect ratio kept
     deslant: bool = False          # shear-based slant correction (Vinciarelli & Luettin)
-    contrast: bool = True          # stretch grey levels (2nd..90th percentile); polygon masks -> paper
+    contrast: bool = True          # stretch grey levels (2nd..90th percentile)
+    fill_mask: bool = True         # paint the white outside a line's crop polygon in the paper's tone
     invert: bool = True            # ink -> 1.0, paper -> 0.0
     pad: int = 4                   # white columns added left and right
 

@@ -110,7 +110,7 @@ def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
     new_w = max(1, round(w * cfg.height / h))
     img = img.resize((new_w, cfg.height), Image.BILINEAR)
     a = np.asarray(img, dtype=np.float32) / 255.0
-    if cfg.contrast:
+    if cfg.fill_mask:
         a = fill_mask(a)
     if cfg.contrast and a.size > 1:
         # ink towards 0, paper towards 1: stretch between a dark and a bright percentile
@@ -131,7 +131,7 @@ def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
 def image_features(path: str | Path, cfg: ImageFeatures, augment=None) -> np.ndarray:
     img = load_grey(path)
     if augment is not None:
-        if cfg.contrast:  # distortions move the white of a polygon mask off white: paint it first
+        if cfg.fill_mask:  # distortions move the white of a polygon mask off white: paint it first
             a = fill_mask(np.asarray(img, dtype=np.float32) / 255.0)
             img = Image.fromarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
         img = augment(img)
