@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,6 +70,16 @@ def make_iam_corpus(root: Path, n_train: int = 12, n_valid: int = 3, n_test: int
     (root / "ascii").mkdir(parents=True, exist_ok=True)
     (root / "ascii" / "lines.txt").write_text(LINES_TXT_HEADER + "".join(r + "\n" for r in rows))
     return root
+
+
+def run_recipe(name: str, corpus: Path, work: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run recipes/NAME/run.sh as a user would (this Python's ``recog`` on PATH) on CORPUS with
+    ``--work WORK``, the recipe's conf/debug.yaml, one training thread and ARGS."""
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    cmd = ["bash", str(root / "recipes" / name / "run.sh"), "--corpus", str(corpus), "--work", str(work),
+           "--conf", str(root / "recipes" / name / "conf" / "debug.yaml"), *args, "train.threads=1"]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
 
 
 @pytest.fixture

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from conftest import make_line_corpus
-
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import make_line_corpus, run_recipe
 
 
 def test_hooker_recipe_runs_all_stages_and_resumes(tmp_path):
     corpus = make_line_corpus(tmp_path / "corpus", n_train=12, n_valid=3, n_test=3)
     work = tmp_path / "work"
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    cmd = ["bash", str(ROOT / "recipes/hooker/run.sh"), "--corpus", str(corpus), "--work", str(work),
-           "--conf", str(ROOT / "recipes/hooker/conf/debug.yaml"), "train.threads=1"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    r = run_recipe("hooker", corpus, work)
     assert r.returncode == 0, r.stdout + r.stderr
     exp = work / "exp" / "debug"
     for f in ("config.yaml", "cmd.txt", "log", "metrics.csv", "best.pt", "last.pt",
@@ -28,7 +18,7 @@ def test_hooker_recipe_runs_all_stages_and_resumes(tmp_path):
     hyp_ids = [l.split(" ", 1)[0] for l in (exp / "decode_test/hyp.txt").read_text().splitlines()]
     assert hyp_ids == [f"test{i:03d}" for i in range(3)]
     # a second run finds every stage complete: data and features are skipped, training resumes at its end
-    r2 = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    r2 = run_recipe("hooker", corpus, work)
     assert r2.returncode == 0, r2.stdout + r2.stderr
     assert "stage 1: " in r2.stdout and "exists, skipped" in r2.stdout
     assert "resumed from" in r2.stdout

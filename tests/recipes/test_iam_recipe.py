@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import make_iam_corpus
+from conftest import make_iam_corpus, run_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,10 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_iam_recipe_runs_all_stages(tmp_path):
     corpus = make_iam_corpus(tmp_path / "iam")
     work = tmp_path / "work"
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    cmd = ["bash", str(ROOT / "recipes/iam/run.sh"), "--corpus", str(corpus), "--work", str(work),
-           "--conf", str(ROOT / "recipes/iam/conf/debug.yaml"), "train.threads=1"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    r = run_recipe("iam", corpus, work)
     assert r.returncode == 0, r.stdout + r.stderr
     for s, n in (("train", 12), ("valid", 3), ("test", 3)):
         assert len((work / "data" / s / "text").read_text().splitlines()) == n

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import run_recipe
 
 
 def test_timit_recipe_on_synthetic_speech(tmp_path):
@@ -19,12 +14,9 @@ def test_timit_recipe_on_synthetic_speech(tmp_path):
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
     corpus = tmp_path / "corpus"  # 20 speakers: 16 train, 2 dev, 2 test; 2 utterances each
     synth_timit.build_corpus(corpus, seed=3, jobs=1, speakers=20, utts_per_speaker=2, text="builtin", progress=False)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     work = tmp_path / "work"
-    cmd = ["bash", str(ROOT / "recipes/timit/run.sh"), "--corpus", str(corpus), "--work", str(work),
-           "--dev-spk", str(corpus / "dev_spk.list"), "--core-spk", str(corpus / "core_test_spk.list"),
-           "--conf", str(ROOT / "recipes/timit/conf/debug.yaml"), "train.threads=1"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    r = run_recipe("timit", corpus, work, "--dev-spk", str(corpus / "dev_spk.list"),
+                   "--core-spk", str(corpus / "core_test_spk.list"), timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     exp = work / "exp" / "debug_p61"
     assert "%PER" in (exp / "decode_test" / "score.txt").read_text()
