@@ -296,7 +296,7 @@ def train(
             for g in opt.param_groups:
                 g["lr"] = sched.lr(step)
             x, lens = b.feats.to(device, non_blocking=True), b.lengths.to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.amp and device.type == "cuda"):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.amp):
                 logp, out_lens = net(x, lens)
             loss, bad = ctc_loss(logp, out_lens, b.labels.to(device), b.label_lengths.to(device))
             opt.zero_grad(set_to_none=True)

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from conftest import TINY, make_line_corpus, prepare_corpus
@@ -23,12 +24,20 @@ def _args(work: Path) -> dict:
                 tokens=work / "data/tokens.txt")
 
 
-def test_tiny_model_overfits_a_few_lines(tmp_path):
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16-autocast"])
+def test_tiny_model_overfits_a_few_lines(tmp_path, amp):
     corpus = make_line_corpus(tmp_path / "corpus", n_train=8, n_valid=2, n_test=2, seed=3)
     work = tmp_path / "work"
     cfg = prepare_corpus(corpus, work, ["train.epochs=120", "train.patience=200", "train.lr_patience=100",
-                                         "train.batch_size=2", "train.lr=0.01"])
-    best = train(cfg, exp=work / "exp", **_args(work))
+                                         "train.batch_size=2", "train.lr=0.01", f"train.amp={str(amp).lower()}"])
+    linear_out = set()  # dtypes the output layer produced: bf16 only under autocast
+    hook = torch.nn.modules.module.register_module_forward_hook(
+        lambda mod, inp, out: linear_out.add(out.dtype) if isinstance(mod, torch.nn.Linear) else None)
+    try:
+        best = train(cfg, exp=work / "exp", **_args(work))
+    finally:
+        hook.remove()
+    assert (torch.bfloat16 in linear_out) == amp
     lm = load_model(work / "exp" / "last.pt")
     main, _ = evaluate(lm.model, read_manifest(work / "feats/train"), lm.cfg, lm.symbols, None, "cpu")
     assert main.error_rate < 5.0, main.format()

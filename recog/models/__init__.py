@@ -34,7 +34,8 @@ class CTCModel(nn.Module):
         """x: (B, T, D) padded features, lengths: (B,). Returns log-probs (B, T', V) and lengths (B,)."""
         x, lengths = self.frontend(x, lengths)
         x = self.encoder(x, lengths)
-        return torch.log_softmax(self.output(self.dropout(x)), dim=-1), lengths
+        # log-softmax in float32 even under bf16 autocast: CTC sums many small log-probabilities
+        return torch.log_softmax(self.output(self.dropout(x)).float(), dim=-1), lengths
 
 
 def build_model(cfg: Config, num_classes: int) -> CTCModel:
