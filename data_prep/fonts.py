@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from PIL import ImageFont
 
 #: package -> {family: face file names}.  Only the faces listed are used (``fonts-breip`` ships
@@ -256,6 +257,8 @@ class Probe:
     x_ratio: float               # median height of x-height letters / of their capitals
     xheight: float               # height of 'x' in px per px of font size
     body: float                  # height of "Hdfgjklpqy" (ascender top to descender foot) per px
+    counter: float = 0.1         # median white gap inside and between the letters of "minimum aeon"
+                                 # (x-height band), per px of font size
 
 
 @lru_cache(maxsize=256)
@@ -277,7 +280,23 @@ def probe(font_path: str) -> Probe:
     upper_only = x_ratio >= 0.9 or same >= 13 or lower_missing >= 13
     xh = height("x") / 100 if "x" not in missing else 0.5
     body = height("".join(c for c in "Hdfgjklpqy" if c not in missing) or "H") / 100
-    return Probe(missing, upper_only, round(x_ratio, 3), xh, body)
+    return Probe(missing, upper_only, round(x_ratio, 3), xh, body, _counter(font, xh * 100))
+
+
+def _counter(font, xheight_px: float) -> float:
+    """Median width of the white runs between two ink pixels on the rows of "minimum aeon" drawn
+    at size 100 (counters of n, m, a, e, o and the gaps between letters; word spaces, wider than
+    half the x-height, left out), per px of size.  An outline of s px on each side closes every
+    gap narrower than 2 s: script fonts with small counters (Kristi) become unreadable blots."""
+    ink = np.asarray(font.getmask("minimum aeon"), dtype=np.uint8)
+    ink = ink.reshape(font.getmask("minimum aeon").size[::-1]) > 127
+    gaps = []
+    for row in ink:
+        idx = np.flatnonzero(row)
+        if len(idx) > 1:
+            d = np.diff(idx) - 1
+            gaps += d[(d > 0) & (d < 0.5 * xheight_px)].tolist()
+    return round(float(np.median(gaps)) / 100, 3) if gaps else 0.1
 
 
 def main(argv: list[str] | None = None) -> int:

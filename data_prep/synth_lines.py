@@ -11,7 +11,8 @@ packages, see ``data_prep.fonts``) by synthetic *writers*; the result reads back
     OUT/writers.tsv                          each writer's split, font and style (documentation)
 
 Writers.  A writer is one font face plus a style drawn at random: size (x-height 15-28 px; line
-heights of roughly 55-135 px), slant (shear -0.3..0.3), stroke width (0-2 px extra outline),
+heights of roughly 55-135 px), slant (shear -0.3..0.3), stroke width (0-2 px extra outline, at most half the
+font's median counter at that size, so thin script hands do not close up into blots),
 letter spacing (drawn character by character with an extra gap; script fonts get almost none, so
 their joins hold), word spacing, baseline drift (a slow random walk of the per-character vertical
 offset, plus a skew), per-character size jitter, ink and paper tone and a line width (40-60
@@ -369,6 +370,8 @@ def sample_style(rng: np.random.Generator, face: F.FontFace) -> WriterStyle:
     connected = face.family in CONNECTED_FAMILIES
     bold = any(k in face.name.lower() for k in ("bold", "semibold", "bd"))
     stroke = int(rng.choice([0, 0, 1, 1, 2])) if not bold else int(rng.choice([0, 0, 1]))
+    # the outline must not close the font's counters: 2 * stroke <= its median gap at this size
+    stroke = min(stroke, int(pr.counter * size / 2))
     spacing = rng.uniform(-0.02, 0.03) * xh if connected else rng.uniform(-0.06, 0.25) * xh
     ink = int(rng.uniform(0, 90))
     paper = int(rng.uniform(max(200, ink + 110), 255))

@@ -232,3 +232,38 @@ def test_capitals_only_detected():
         pytest.skip("fonts-humor-sans not installed")
     (face,) = F.faces(["fonts-humor-sans"], include_upper_only=True)
     assert face.upper_only and not F.faces(["fonts-humor-sans"])
+
+
+class _MaskFont:
+    """Stands in for a FreeType font: getmask returns a fixed ink mask (255 = ink)."""
+
+    def __init__(self, rows):
+        self.mask = Image.fromarray(np.array(rows, dtype=np.uint8) * 255)
+
+    def getmask(self, text):
+        return self.mask
+
+
+def test_counter_is_the_median_gap_between_ink():
+    # gaps 3 and 2 on the first row, 1 on the second; the 9-px run is a word space (> half of
+    # an x-height of 10 px) and is left out -> median of (3, 2, 1) = 2 px at size 100
+    font = _MaskFont([[1, 1, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                      [1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]])
+    assert F._counter(font, xheight_px=10) == 0.02
+
+
+def test_outline_never_closes_the_counters(families):
+    """Each writer's extra outline is at most half its font's median counter at its size; some
+    sizes allow less than the 2 px that a fifth of the writers draw, so the cap is exercised."""
+    fam_pkg = {fam: pkg for pkg, fams in F.CATALOGUE.items() for fam in fams}
+    rng = np.random.default_rng(0)
+    capped = 0
+    for fam in families[0] + families[1]:
+        face = next(f for f in F.faces([fam_pkg[fam]]) if f.family == fam)
+        pr = F.probe(face.path)
+        assert 0.02 <= pr.counter <= 0.3
+        for _ in range(40):
+            st = S.sample_style(rng, face)
+            assert 2 * st.stroke <= pr.counter * st.size
+            capped += pr.counter * st.size < 4
+    assert capped > 0
