@@ -17,7 +17,7 @@ the font's ``.notdef`` glyph (what a private-use character such as U+E000 render
 Capitals-only fonts (``fonts-bwht``, ``fonts-humor-sans``, ``fonts-tomsontalks``) draw lower-case
 letters as capitals (the same glyph, or a capital-sized variant).  ``probe`` marks them
 ``upper_only``: the x-height of the lower-case letters is at least 0.9 of the capital height (it
-is 0.33-0.84 in every mixed-case font of the catalogue), or the lower-case letters are missing or
+is 0.33-0.86 in every mixed-case font of the catalogue), or the lower-case letters are missing or
 render exactly like the capitals.  The generator leaves them out by default; when they are asked
 for, the lines they write are upper-cased (so that labels match what is drawn).
 
@@ -60,6 +60,15 @@ CATALOGUE: dict[str, dict[str, tuple[str, ...]]] = {
     "fonts-kaushanscript": {"kaushan": ("KaushanScript-Regular.otf",)},
     "fonts-klee": {"klee": ("KleeOne-Regular.ttf", "KleeOne-SemiBold.ttf")},
     "fonts-havana": {"havana": ("Havana-Regular.otf",)},
+    "fonts-tlwg-purisa-ttf": {"purisa": ("Purisa.ttf", "Purisa-Oblique.ttf", "Purisa-Bold.ttf",
+                                         "Purisa-BoldOblique.ttf")},
+    # Korean and Japanese handwriting fonts whose Latin letters are drawn by hand too
+    "fonts-nanum-extra": {"nanumpen": ("NanumPen.ttf",), "nanumbrush": ("NanumBrush.ttf",),
+                          "nanumbarunpen": ("NanumBarunpenR.ttf", "NanumBarunpenB.ttf")},
+    "fonts-kiloji": {"kiloji": ("kiloji.ttf", "kiloji_p.ttf")},
+    "fonts-seto": {"seto": ("setofont.ttf",)},
+    # URW's Zapf Chancery: a calligraphic italic hand
+    "fonts-urw-base35": {"z003": ("Z003-MediumItalic.otf",)},
     # calligraphic, with a long s that reads as f/b: not used by default
     "fonts-joscelyn": {"joscelyn": ("Joscelyn-Regular.otf",)},
     "fonts-leckerli-one": {"leckerli": ("LeckerliOne-Regular.ttf",)},
@@ -80,6 +89,7 @@ DEFAULT_PACKAGES: tuple[str, ...] = (
     "fonts-dkg-handwriting", "fonts-breip", "fonts-femkeklaver", "fonts-rufscript", "fonts-sjfonts",
     "fonts-kristi", "fonts-dancingscript", "fonts-comic-neue", "fonts-ecolier-court",
     "fonts-kaushanscript", "fonts-klee", "fonts-havana", "fonts-leckerli-one", "fonts-lobster",
+    "fonts-tlwg-purisa-ttf", "fonts-nanum-extra", "fonts-kiloji", "fonts-seto", "fonts-urw-base35",
 )
 UPPER_ONLY_PACKAGES: tuple[str, ...] = ("fonts-humor-sans", "fonts-tomsontalks", "fonts-bwht")
 
