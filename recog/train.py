@@ -186,7 +186,8 @@ def train(
     exp = Path(exp)
     if rank == 0:
         exp.mkdir(parents=True, exist_ok=True)
-    if world > 1 and not dist.is_initialized():
+    own_group = world > 1 and not dist.is_initialized()
+    if own_group:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     lock = _lock_experiment(exp) if rank == 0 else None  # noqa: F841 - held until the process ends
     log = Logger(exp / "log", rank)
@@ -366,4 +367,8 @@ def train(
             atomic_save(load_file(last), exp / "best.pt")
     if world > 1:
         dist.barrier()
+    if own_group:
+        # torn down here, not at interpreter exit: a gloo group left to the exit handlers can
+        # abort a rank ("terminate called without an active exception") after training is done
+        dist.destroy_process_group()
     return exp / "best.pt"
