@@ -298,8 +298,8 @@ def _counter(font, xheight_px: float) -> float:
     at size 100 (counters of n, m, a, e, o and the gaps between letters; word spaces, wider than
     half the x-height, left out), per px of size.  An outline of s px on each side closes every
     gap narrower than 2 s: script fonts with small counters (Kristi) become unreadable blots."""
-    ink = np.asarray(font.getmask("minimum aeon"), dtype=np.uint8)
-    ink = ink.reshape(font.getmask("minimum aeon").size[::-1]) > 127
+    mask = font.getmask("minimum aeon")
+    ink = np.asarray(mask, dtype=np.uint8).reshape(mask.size[::-1]) > 127
     gaps = []
     for row in ink:
         idx = np.flatnonzero(row)

@@ -11,13 +11,13 @@ packages, see ``data_prep.fonts``) by synthetic *writers*; the result reads back
     OUT/writers.tsv                          each writer's split, font and style (documentation)
 
 Writers.  A writer is one font face plus a style drawn at random: size (x-height 15-28 px; line
-heights of roughly 55-135 px), slant (shear -0.3..0.3), stroke width (0-2 px extra outline, at most half the
-font's median counter at that size, so thin script hands do not close up into blots),
+heights of roughly 55-135 px), slant (shear -0.3..0.3), stroke width (0-2 px extra outline, at most
+half the font's median counter at that size, so thin script hands do not close up into blots),
 letter spacing (drawn character by character with an extra gap; script fonts get almost none, so
 their joins hold), word spacing, baseline drift (a slow random walk of the per-character vertical
 offset, plus a skew), per-character size jitter, ink and paper tone and a line width (40-60
-characters).  Each writer fills 1-4 forms of 4-10 lines of consecutive text, as in IAM; lines
-hold 3-12 words and at most 70 characters.
+characters).  Each writer fills 1-4 forms of 4-10 lines of consecutive text, as in IAM; lines hold
+3-12 words and at most 70 characters.
 
 Per line degradation: elastic distortion (``recog.features.augment.elastic_distort``'s field,
 applied to the ink), Gaussian blur, uneven ink, paper texture and pixel noise.
