@@ -182,6 +182,12 @@ def test_only_covered_chars_are_drawn():
 
 # --- real handwriting fonts ----------------------------------------------------------------
 
+def _face(family: str) -> F.FontFace:
+    """The first installed face of a catalogued family."""
+    pkg = next(pkg for pkg, fams in F.CATALOGUE.items() if family in fams)
+    return next(f for f in F.faces([pkg]) if f.family == family)
+
+
 @pytest.fixture(scope="module")
 def families():
     fams = _installed_families()
@@ -220,8 +226,7 @@ def test_test_fonts_must_differ_from_training(families):
 
 def test_handwriting_coverage(families):
     train, _ = families
-    fam_pkg = {fam: pkg for pkg, fams in F.CATALOGUE.items() for fam in fams}
-    face = next(f for f in F.faces([fam_pkg[train[0]]]) if f.family == train[0])
+    face = _face(train[0])
     assert F.coverage(face.path, "\u6f22\u221e") == {"\u6f22", "\u221e"}
     assert not F.coverage(face.path, "abcdefghijklmnopqrstuvwxyz0123456789")
     assert not F.probe(face.path).upper_only
@@ -255,11 +260,10 @@ def test_counter_is_the_median_gap_between_ink():
 def test_outline_never_closes_the_counters(families):
     """Each writer's extra outline is at most half its font's median counter at its size; some
     sizes allow less than the 2 px that a fifth of the writers draw, so the cap is exercised."""
-    fam_pkg = {fam: pkg for pkg, fams in F.CATALOGUE.items() for fam in fams}
     rng = np.random.default_rng(0)
     capped = 0
     for fam in families[0] + families[1]:
-        face = next(f for f in F.faces([fam_pkg[fam]]) if f.family == fam)
+        face = _face(fam)
         pr = F.probe(face.path)
         assert 0.02 <= pr.counter <= 0.3
         for _ in range(40):
