@@ -15,29 +15,30 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from recog.config import Config
+from recog.features import feature_dim
 from recog.models import build_model
 
+ROOT = Path(__file__).resolve().parents[1]
 ROWS = {
-    # name: (config overrides, batch, frames, feature dim; image height comes from the overrides)
-    "hooker 64 px (conf/bilstm)": (["features.image.height=64"], 16, 485, None),
-    "hooker 128 px (conf/bilstm128)": (["features.image.height=128",
-                                        "model.cnn_pool=[[2,2],[2,2],[2,2],[4,1]]"], 16, 970, None),
-    "timit fbank 3x256": (["features.modality=audio", "model.frontend=stack"], 16, 300, 123),
+    # name: (recipe config, batch, frames)
+    "hooker 64 px (conf/bilstm)": ("recipes/hooker/conf/bilstm.yaml", 16, 485),
+    "hooker 128 px (conf/bilstm128)": ("recipes/hooker/conf/bilstm128.yaml", 16, 970),
+    "timit fbank (conf/graves_3l)": ("recipes/timit/conf/graves_3l.yaml", 16, 300),
 }
 
 
-def step_time(over: list[str], batch: int, frames: int, dim: int | None, amp: bool, steps: int) -> float:
-    cfg = Config.load(None, over)
+def step_time(conf: str, batch: int, frames: int, amp: bool, steps: int) -> float:
+    cfg = Config.load(ROOT / conf)
     torch.manual_seed(0)
     model = build_model(cfg, 80)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    d = dim or cfg.features.image.height
-    x = torch.randn(batch, frames, d)
+    x = torch.randn(batch, frames, feature_dim(cfg.features))
     lens = torch.full((batch,), frames)
     labels = torch.randint(1, 80, (batch, 20))
     times = []
@@ -62,9 +63,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch of 16, best of {args.steps} steps")
     print(f"| model | fp32 s/step | bf16 s/step | ratio |\n|---|---|---|---|")
-    for name, (over, batch, frames, dim) in ROWS.items():
-        fp32 = step_time(over, batch, frames, dim, False, args.steps)
-        bf16 = step_time(over, batch, frames, dim, True, args.steps)
+    for name, (conf, batch, frames) in ROWS.items():
+        fp32 = step_time(conf, batch, frames, False, args.steps)
+        bf16 = step_time(conf, batch, frames, True, args.steps)
         print(f"| {name} | {fp32:.3f} | {bf16:.3f} | {fp32 / bf16:.2f} |", flush=True)
 
 

@@ -86,7 +86,7 @@ class TrainConfig:
     augment: bool = False          # images: random distortions on the fly (training only)
     threads: int = 0               # torch.set_num_threads; 0 leaves the default
     device: str = "auto"           # auto (cuda if present) | cpu | cuda
-    amp: bool = False              # bf16 autocast (CUDA; on a CPU with AVX512-BF16/AMX 1.4-2.3x faster)
+    amp: bool = False              # bf16 autocast (CUDA; on a CPU with AVX512-BF16/AMX 1.3-2.2x faster)
     log_every: int = 50
 
 
