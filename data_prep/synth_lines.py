@@ -37,7 +37,9 @@ for runs of at most 300 lines (tests; lines then repeat), and larger runs stop w
 command.  ``--text FILE`` reads passages separated by blank lines.  Text is normalised to ASCII
 (curly quotes, dashes, accents) and restricted to the IAM character set ``IAM_CHARSET``; a writer
 only gets passages its font covers (``data_prep.fonts.coverage``), others are skipped.
-Capitals-only fonts are left out unless named; their lines are upper-cased.  Transcriptions are
+Capitals-only fonts are left out unless named; their lines are upper-cased.  ``--google-fonts``
+adds Google Fonts' handwriting families (``data_prep.google_fonts``: about 145, fetched once from
+npm into a cache) to the *training* writers; validation and test hands are unchanged.  Transcriptions are
 written as drawn (``stop.`` stays one word; IAM would write ``stop|.``), with ``"`` as ``&quot;``
 and ``&`` as ``&amp;``.
 
@@ -48,6 +50,7 @@ Usage::
 
     python -m data_prep.synth_lines --out DIR [--lines 20000] [--seed 0] [--jobs 2] [--install-fonts]
         [--text auto|fortunes|wordnet|builtin|FILE] [--train-fonts A,B --valid-fonts C --test-fonts D]
+        [--google-fonts [--font-cache DIR]]
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from recog.features.augment import elastic_distort, elastic_field
 
 from . import fonts as F
+from . import google_fonts as G
 from .common import Reporter
 
 PROG = "data_prep.synth_lines"
@@ -367,7 +371,7 @@ def sample_style(rng: np.random.Generator, face: F.FontFace) -> WriterStyle:
     size = xh_target / max(pr.xheight, 0.1)
     size = int(round(min(max(size, 40 / max(pr.body, 0.1)), 105 / max(pr.body, 0.1))))
     xh = max(4.0, pr.xheight * size)
-    connected = face.family in CONNECTED_FAMILIES
+    connected = face.family in CONNECTED_FAMILIES or face.family in G.CONNECTED
     bold = any(k in face.name.lower() for k in ("bold", "semibold", "bd"))
     stroke = int(rng.choice([0, 0, 1, 1, 2])) if not bold else int(rng.choice([0, 0, 1]))
     # the outline must not close the font's counters: 2 * stroke <= its median gap at this size
@@ -654,13 +658,23 @@ class SynthResult:
 
 def generate(out, n_lines: int = DEFAULT_LINES, seed: int = 0, jobs: int = 2,
              train_fonts=None, valid_fonts=None, test_fonts=None, text: str = "auto",
-             install: bool = False, ratios=DEFAULT_RATIOS, progress: bool = True) -> SynthResult:
-    """Write a synthetic corpus in the IAM layout under ``out`` (see the module docstring)."""
+             install: bool = False, ratios=DEFAULT_RATIOS, progress: bool = True,
+             extra_train_faces: list[F.FontFace] | None = None) -> SynthResult:
+    """Write a synthetic corpus in the IAM layout under ``out`` (see the module docstring).
+
+    ``extra_train_faces`` (``data_prep.google_fonts.google_faces()``) join the training writers;
+    none may share a family with the validation or test fonts."""
     out = Path(out)
     rep = Reporter(PROG)
     if n_lines < 1:
         raise ValueError("n_lines must be at least 1")
     split_faces = choose_fonts(train_fonts, valid_fonts, test_fonts, install=install, rep=rep)
+    if extra_train_faces:
+        held = {f.family for name in ("valid", "test") for f in split_faces[name]}
+        clash = sorted(held & {f.family for f in extra_train_faces})
+        if clash:
+            raise F.FontError(f"extra training fonts share families with validation/test: {', '.join(clash)}")
+        split_faces["train"] = list(dict.fromkeys(split_faces["train"] + list(extra_train_faces)))
     if text == "auto" and not (Path(FORTUNES_DIR).is_dir() or Path(WORDNET_DIR).is_dir()):
         if install:
             F.ensure_fonts(TEXT_PACKAGES, install=True)
@@ -750,6 +764,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--valid-fonts", type=_fonts_arg, metavar="A,B", help="default: the training fonts")
     ap.add_argument("--test-fonts", type=_fonts_arg, metavar="A,B", help="must not share a family with training")
     ap.add_argument("--ratios", default="0.8,0.1,0.1", help="train,valid,test shares of the lines")
+    ap.add_argument("--google-fonts", action="store_true",
+                    help="add Google Fonts' handwriting families (fetched from npm, data_prep.google_fonts) "
+                         "to the training writers")
+    ap.add_argument("--font-cache", type=Path, default=G.DEFAULT_CACHE, help="where --google-fonts keeps them")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     try:
@@ -759,9 +777,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         ap.error(f"--ratios: expected three non-negative numbers, got {args.ratios!r}")
     try:
+        extra = G.google_faces(cache=args.font_cache) if args.google_fonts else None
+        if args.google_fonts and not extra:
+            raise F.FontError("--google-fonts: no family could be fetched (see the warnings)")
         generate(args.out, n_lines=args.lines, seed=args.seed, jobs=args.jobs, train_fonts=args.train_fonts,
                  valid_fonts=args.valid_fonts, test_fonts=args.test_fonts, text=args.text,
-                 install=args.install_fonts, ratios=ratios, progress=not args.no_progress)
+                 install=args.install_fonts, ratios=ratios, progress=not args.no_progress,
+                 extra_train_faces=extra)
     except (F.FontError, FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
