@@ -108,9 +108,12 @@ def _get(url: str, timeout: float) -> bytes:
 
 
 def extract_latin_400(tarball: bytes, fid: str) -> bytes:
-    """The ``files/<id>-latin-400-normal.woff`` of a Fontsource package tarball (KeyError if absent)."""
+    """The ``files/<id>-latin-400-normal.woff`` of a Fontsource package tarball (FontError if absent)."""
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tf:
-        member = tf.getmember(f"package/files/{fid}-latin-400-normal.woff")
+        try:
+            member = tf.getmember(f"package/files/{fid}-latin-400-normal.woff")
+        except KeyError:
+            raise F.FontError("no Latin 400 face in the package") from None
         return tf.extractfile(member).read()
 
 
@@ -142,8 +145,8 @@ def google_faces(ids=HANDWRITING, cache: Path = DEFAULT_CACHE, registry: str = R
     def one(fid):
         try:
             return fid, fetch_one(fid, Path(cache), registry), None
-        except KeyError:
-            return fid, None, "no Latin 400 face in the package"
+        except F.FontError as e:
+            return fid, None, str(e)
         except Exception as e:          # network, HTTP, JSON, tar: report and go on
             return fid, None, f"{type(e).__name__}: {e}"
 

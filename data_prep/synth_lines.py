@@ -40,8 +40,8 @@ only gets passages its font covers (``data_prep.fonts.coverage``), others are sk
 Capitals-only fonts are left out unless named; their lines are upper-cased.  ``--google-fonts``
 adds Google Fonts' handwriting families (``data_prep.google_fonts``: 145, fetched once from npm
 into a cache) to the *training* writers; validation and test hands are unchanged.
-Transcriptions are written as drawn (``stop.`` stays one word; IAM would write ``stop|.``), with ``"`` as ``&quot;``
-and ``&`` as ``&amp;``.
+Transcriptions are written as drawn (``stop.`` stays one word; IAM would write ``stop|.``), with
+``"`` as ``&quot;`` and ``&`` as ``&amp;``.
 
 Deterministic: the same seed, fonts, text source and version give byte-identical ``lines.txt``
 and identical images, whatever ``--jobs``.
