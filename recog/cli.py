@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -392,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ManifestError, FileNotFoundError, ValueError, ExperimentBusy) as e:
         print(f"recog {args.verb}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`recog score ... | head -1`): stop quietly, as cat and grep do;
+        # stdout is pointed at devnull so the interpreter's final flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +201,18 @@ def test_transcribe_audio_rates_channels_sphere_and_corrupt(tmp_path, capsys):
     for r in recs:  # audio models report times in seconds (20 ms per output frame here)
         assert all(abs(s["start"] - 0.02 * s["start_frame"]) < 1e-6 for s in r["symbols"])
     assert rc == 1 and "corrupt.wav: cannot decode audio" in err
+
+
+def test_score_into_a_closed_pipe_stops_quietly(tmp_path):
+    # `recog score REF HYP | head -1` where head has already left: a pipe with no reader
+    (tmp_path / "ref").write_text("u1 the cat sat\n")
+    (tmp_path / "hyp").write_text("u1 the bat sat\n")
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run([sys.executable, "-m", "recog.cli", "score", str(tmp_path / "ref"),
+                            str(tmp_path / "hyp")], stdout=w, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(w)
+    assert p.returncode == 141, p.stderr
+    assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
