@@ -62,6 +62,22 @@ def load_file(path: str | Path) -> dict:
     return d
 
 
+def keep_epoch_weights(exp: str | Path, epoch: int, keep: int) -> Path:
+    """Copy ``exp/last.pt``, just written at the end of ``epoch``, to ``exp/epoch<epoch>.pt`` without
+    its training state, and delete the epoch files older than the last ``keep``: the inputs of
+    ``recog package --average``."""
+    exp = Path(exp)
+    d = load_file(exp / "last.pt")
+    d.pop("train_state", None)
+    dst = exp / f"epoch{epoch}.pt"
+    atomic_save(d, dst)
+    for p in exp.glob("epoch*.pt"):
+        n = p.stem[len("epoch"):]
+        if n.isdigit() and int(n) <= epoch - keep:
+            p.unlink()
+    return dst
+
+
 class LoadedModel:
     """A model ready for inference: config, symbols, CMVN and the network in eval mode."""
 

@@ -83,6 +83,7 @@ class TrainConfig:
     seed: int = 1
     num_workers: int = 0
     checkpoint_every: int = 0      # also checkpoint every N steps inside an epoch (0: epoch ends only)
+    keep_epochs: int = 0           # also keep the weights of the last N epochs (epoch<N>.pt) to average
     augment: bool = False          # images: random distortions on the fly (training only)
     threads: int = 0               # torch.set_num_threads; 0 leaves the default
     device: str = "auto"           # auto (cuda if present) | cpu | cuda

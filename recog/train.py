@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .checkpoint import atomic_save, load_file, model_dict
+from .checkpoint import atomic_save, keep_epoch_weights, load_file, model_dict
 from .config import Config
 from .data import BucketBatchSampler, UtteranceDataset, collate, filter_trainable
 from .decode.greedy import greedy_batch
@@ -365,6 +365,8 @@ def train(
         save(epoch, 0, last)
         if improved and rank == 0:
             atomic_save(load_file(last), exp / "best.pt")
+        if t.keep_epochs > 0 and rank == 0:
+            keep_epoch_weights(exp, epoch, t.keep_epochs)
     if world > 1:
         dist.barrier()
     if own_group:

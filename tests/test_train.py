@@ -51,7 +51,8 @@ def test_tiny_model_overfits_a_few_lines(tmp_path, amp):
 def test_resume_continues_exactly(tmp_path):
     corpus = make_line_corpus(tmp_path / "corpus", n_train=10, n_valid=2, n_test=2, seed=4)
     work = tmp_path / "work"
-    over = ["train.epochs=3", "model.dropout=0.3"]  # dropout: the RNG state must be restored too
+    # dropout: the RNG state must be restored too; keep_epochs: the epoch files survive resumption
+    over = ["train.epochs=3", "model.dropout=0.3", "train.keep_epochs=2"]
     cfg = prepare_corpus(corpus, work, over)
     train(cfg, exp=work / "full", **_args(work))
     # the same run, stopped after 4 steps (inside epoch 2: 3 batches per epoch) and resumed
@@ -64,6 +65,12 @@ def test_resume_continues_exactly(tmp_path):
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
     assert "resumed from" in (work / "split" / "log").read_text()
+    for run in ("full", "split"):
+        assert sorted(p.name for p in (work / run).glob("epoch*.pt")) == ["epoch2.pt", "epoch3.pt"]
+        e3 = load_file(work / run / "epoch3.pt")
+        assert "train_state" not in e3 and e3["meta"]["epoch"] == 3
+        for k in a:
+            torch.testing.assert_close(e3["state_dict"][k], a[k], rtol=0, atol=1e-6, msg=k)
 
 
 def test_kill_9_then_same_command_resumes(tmp_path):
