@@ -25,13 +25,13 @@ extract_features() {
   done
 }
 
-# train_model N VALID_SPLIT [ARGS...]: recog train on $feats/train, early stopping on VALID_SPLIT;
-# resumes from $exp/last.pt when re-run; --init $init when the recipe sets it
+# train_model N VALID_SPLIT [ARGS...]: recog train on $feats/$train_set (default train), early stopping
+# on VALID_SPLIT; resumes from $exp/last.pt when re-run; --init $init when the recipe sets it
 train_model() {
   local n=$1 valid=$2; shift 2
   echo "stage $n: train -> $exp"
   local extra=(); [ -n "${init:-}" ] && extra=(--init "$init")
-  recog train --config "$conf" --train "$feats/train" --valid "$feats/$valid" --tokens "$data/tokens.txt" \
+  recog train --config "$conf" --train "$feats/${train_set:-train}" --valid "$feats/$valid" --tokens "$data/tokens.txt" \
     --exp "$exp" "$@" "${extra[@]}" "${overrides[@]}"
 }
 

@@ -200,8 +200,10 @@ def cmd_decode(args) -> int:
     tr = _transcriber(args)
     utts = read_manifest(args.data)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    results, errors = tr.transcribe_manifest(utts)
+    results, errors = tr.transcribe_manifest(utts, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
     _print_results(results, tr.lm.symbols, args.format, out)
+    if errors:
+        print(f"{len(errors)} record(s) could not be decoded (see above)", file=sys.stderr)
     return 1 if errors else 0
 
 
@@ -256,6 +258,14 @@ def cmd_score(args) -> int:
     if args.per_utt:
         Path(args.per_utt).write_text(per_utterance_report(rep) + "\n")
     return 0
+
+
+def cmd_filter(args) -> int:
+    from .cleanup import filter_manifest
+
+    res = filter_manifest(args.model, args.data, args.out, args.max_er, batch_size=args.batch_size,
+                          log=lambda m: print(m, file=sys.stderr))
+    return 1 if res.failed else 0
 
 
 def cmd_package(args) -> int:
@@ -372,6 +382,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "fit on training data, apply with --offsets elsewhere")
     s.add_argument("--offsets", metavar="JSON", help="shift each symbol's start by its fitted correction")
     s.set_defaults(func=cmd_align)
+
+    s = sub.add_parser("filter", help="clean training data: keep the utterances a trained model reads "
+                       "with at most --max-er %% errors (greedy), report the others")
+    s.add_argument("--model", required=True, help="packaged model or checkpoint trained on this data")
+    s.add_argument("--data", required=True, help="manifest.jsonl or its folder")
+    s.add_argument("--out", required=True, help="folder for the kept manifest.jsonl, text and rejected.tsv")
+    s.add_argument("--max-er", type=float, required=True, help="utterance error rate (per cent) to keep at most")
+    s.add_argument("--batch-size", type=int, default=16)
+    s.set_defaults(func=cmd_filter)
 
     s = sub.add_parser("package", help="turn a checkpoint into a self-describing model file")
     s.add_argument("exp", help="experiment folder (uses best.pt) or checkpoint file")

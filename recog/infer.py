@@ -153,7 +153,12 @@ class Transcriber:
     def manifest_features(self, u: Utterance) -> torch.Tensor:
         """A record's cached features (``feats``) if any, else computed from its file."""
         if u.feats:
-            f = np.load(u.feats).astype(np.float32)
+            try:
+                f = np.load(u.feats).astype(np.float32)
+            except FileNotFoundError:
+                raise FeatureError(f"{u.feats}: cached features not found (record {u.id})") from None
+            except (OSError, ValueError) as e:
+                raise FeatureError(f"{u.feats}: cannot read cached features of {u.id} ({e})") from None
             if self.lm.cmvn is not None:
                 f = self.lm.cmvn(f)
             return torch.from_numpy(f)

@@ -2,10 +2,11 @@
 # Joseph Hooker letters (handwritten lines, images + .gt.txt, split lists) with recog.
 #
 #   recipes/hooker/run.sh --corpus /path/to/hooker [--stage N] [--stop-stage M] [--conf conf/bilstm.yaml]
-#                         [--init MODEL] [--tag NAME] [--work DIR] [key=value overrides]
+#                         [--init MODEL] [--tag NAME] [--work DIR] [--train-set NAME] [key=value overrides]
 #
 # Stages: 1 data, 2 features, 3 train, 4 decode, 5 score, 6 package.  Re-running skips stages whose
-# output is complete; training resumes from exp/<tag>/last.pt.
+# output is complete; training resumes from exp/<tag>/last.pt.  --train-set trains on feats/NAME
+# instead of feats/train, e.g. the lines a first model could read (`recog filter`, see RESULTS.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${HOOKER:-}
@@ -16,6 +17,7 @@ tag=
 work=$here
 package_dir=
 init=
+train_set=train
 . "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (the Hooker folder with lines/ and train.lst ...)" >&2; exit 2; }
 tag=${tag:-$(basename "$conf" .yaml)}

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 corpus=${IAM:-}
 stage=1 stop_stage=6
 conf=$here/conf/bilstm.yaml
-tag= work=$here package_dir= lists= init=
+tag= work=$here package_dir= lists= init= train_set=train
 . "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (with ascii/lines.txt and lines/)" >&2; exit 2; }
 if [ -z "$lists" ]; then lists=$corpus/splits; [ -d "$lists" ] || lists=$here/conf/aachen; fi

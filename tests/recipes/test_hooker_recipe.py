@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from conftest import make_line_corpus, run_recipe
 
 
@@ -22,3 +25,12 @@ def test_hooker_recipe_runs_all_stages_and_resumes(tmp_path):
     assert r2.returncode == 0, r2.stdout + r2.stderr
     assert "stage 1: " in r2.stdout and "exists, skipped" in r2.stdout
     assert "resumed from" in r2.stdout
+    # --train-set: train on a cleaned copy of the training manifest (recog filter)
+    clean = subprocess.run([sys.executable, "-m", "recog.cli", "filter", "--model", str(exp / "best.pt"),
+                            "--data", str(work / "feats/train"), "--out", str(work / "feats/train_clean"),
+                            "--max-er", "100"], capture_output=True, text=True)
+    assert clean.returncode == 0 and "kept 12, rejected 0" in clean.stderr, clean.stderr
+    r3 = run_recipe("hooker", corpus, work, "--stage", "3", "--stop-stage", "3", "--tag", "clean",
+                    "--train-set", "train_clean")
+    assert r3.returncode == 0, r3.stdout + r3.stderr
+    assert f"--train {work}/feats/train_clean " in (work / "exp/clean/cmd.txt").read_text()
