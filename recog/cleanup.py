@@ -3,7 +3,7 @@
 Line images cut from page scans by polygons sometimes miss their text (a polygon that slid onto the
 next line, a crop that cut the letters in half); audio transcripts sometimes belong to another
 clip.  A model trained on the corpus still cannot read such an utterance after many epochs, while
-it reads the good ones at a few per cent.  ``filter_manifest`` decodes a manifest greedily with a
+it reads the good ones far better.  ``filter_manifest`` decodes a manifest greedily with a
 model and splits it at an utterance error rate: the kept records go to a new manifest (the same
 records, with the same cached features), the rejected ones to a report with their reference and
 what the model read.  Kaldi's ``steps/cleanup`` does the same for speech.
@@ -55,9 +55,14 @@ def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er
     if out.resolve() == manifest.parent.resolve():
         raise ValueError(f"{out}: the output folder must differ from the input manifest's folder")
     utts = read_manifest(manifest)
+    no_text = [u for u in utts if u.text is None]
+    for u in no_text:
+        log(f"error: {manifest}: record {u.id} has no transcript to compare with; left out")
+    utts = [u for u in utts if u.text is not None]
     tr = Transcriber(model, beam=0, batch_size=batch_size)
     unit = tr.lm.symbols.unit
     results, failed = tr.transcribe_manifest(utts, on_error=lambda e: log(f"error: {e}"))
+    failed = [f"{u.id}: no transcript" for u in no_text] + failed
     hyps = {uid: tr.lm.symbols.decode(hyp.tokens) for uid, hyp, *_ in results}
     kept, rejected = [], []
     for u in utts:

@@ -82,3 +82,13 @@ def test_decode_reports_a_missing_feature_file_and_decodes_the_rest(says_a, caps
     assert rc == 1
     assert out.splitlines() == ["u1 a", "u2 a", "u3 a"]
     assert "u4.npy: cached features not found (record u4)" in err and "1 record(s) could not be decoded" in err
+
+
+def test_filter_leaves_out_a_record_without_transcript(says_a):
+    utts = read_manifest(says_a / "feats")
+    utts[0].text = None
+    write_manifest(says_a / "feats" / "manifest.jsonl", utts[:3])
+    logged = []
+    res = filter_manifest(says_a / "model.pt", says_a / "feats", says_a / "clean", max_er=50, log=logged.append)
+    assert [u.id for u in res.kept] == ["u2"] and res.failed == ["u1: no transcript"]
+    assert any("record u1 has no transcript" in m for m in logged)
