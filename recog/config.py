@@ -21,6 +21,7 @@ class ConfigError(ValueError):
 @dataclass
 class ImageFeatures:
     height: int = 64               # lines are scaled to this height, aspect ratio kept
+    dewarp: bool = False           # straighten the line about its centre line, crop to the writing (OCRopus)
     deslant: bool = False          # shear-based slant correction (Vinciarelli & Luettin)
     contrast: bool = True          # stretch grey levels (2nd..90th percentile)
     fill_mask: bool = True         # paint the white outside a line's crop polygon in the paper's tone

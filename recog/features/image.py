@@ -1,7 +1,8 @@
 """Line images -> column features (width, height).
 
-Grey conversion, optional deslant, height normalisation keeping the aspect ratio, contrast
-stretching, inversion (ink = 1), padding.  Each column of the result is one input frame.
+Grey conversion, optional dewarping (straighten a curved or skewed line about its centre line)
+and deslant, height normalisation keeping the aspect ratio, contrast stretching, inversion
+(ink = 1), padding.  Each column of the result is one input frame.
 """
 
 from __future__ import annotations
@@ -102,15 +103,81 @@ def fill_mask(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _gauss_matrix(n: int, sigma: float) -> np.ndarray:
+    """(n, n) Gaussian smoothing matrix with zero padding outside the signal (scipy's
+    ``mode='constant'``): mass near the ends is lost, which keeps ``argmax`` off the edges."""
+    x = np.arange(n, dtype=np.float32)
+    if sigma <= 0:
+        return np.eye(n, dtype=np.float32)
+    k = np.exp(-0.5 * ((x[:, None] - x[None, :]) / np.float32(sigma)) ** 2)
+    return (k / np.float32(np.sqrt(2.0 * np.pi) * sigma)).astype(np.float32)
+
+
+def centre_line(a: np.ndarray, measure_height: int = 32, smoothness: float = 1.0,
+                extra: float = 0.3) -> np.ndarray | None:
+    """The row of a text line's centre at each column of ``a`` (grey in [0, 1], paper bright), or
+    None when the image holds no ink to measure.
+
+    OCRopus's centre normaliser (``lineest.CenterNormalizer``, also kraken's legacy dewarper):
+    blur the ink with a Gaussian as wide as the line is high, take each column's darkest row, and
+    smooth that curve.  Measured on a copy ``measure_height`` px high, so the cost is small."""
+    h, w = a.shape
+    if h < 4 or w < 2:
+        return None
+    ink = 1.0 - a
+    lo, hi = np.percentile(ink, [50, 99])
+    if hi - lo < 0.05:
+        return None
+    ink = np.clip((ink - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+    mh = measure_height
+    sw = max(1, round(w * mh / h))
+    small = np.asarray(Image.fromarray(ink, mode="F").resize((sw, mh), Image.BILINEAR), dtype=np.float32)
+    blurred = _gauss_matrix(mh, 0.5 * mh) @ small @ _gauss_matrix(sw, smoothness * mh).T
+    c = _gauss_matrix(sw, extra * mh) @ np.argmax(blurred, axis=0).astype(np.float32)
+    # _gauss_matrix loses mass at the ends; renormalise so the curve is not pulled towards row 0
+    c = c / np.maximum(_gauss_matrix(sw, extra * mh).sum(axis=1), 1e-6)
+    # back to full resolution (pixel centres)
+    xs = (np.arange(w, dtype=np.float32) + 0.5) * (sw / w) - 0.5
+    return (np.interp(xs, np.arange(sw), c + 0.5) * (h / mh) - 0.5).astype(np.float32)
+
+
+def dewarp(a: np.ndarray, band: float = 4.0) -> np.ndarray:
+    """Straighten a text line: shift every column so that the centre line (``centre_line``) is
+    horizontal, and keep ``band`` mean absolute ink deviations above and below it.
+
+    The crop's height then follows the writing's own size rather than the crop's: a skewed or
+    curved line in a tall bounding box becomes a straight band, and lines of one hand come out at
+    one scale.  ``a`` is grey in [0, 1] with bright paper; paint polygon masks first
+    (``fill_mask``).  Rows beyond the image read the paper tone.  An image without ink is returned
+    unchanged."""
+    h, w = a.shape
+    centre = centre_line(a)
+    if centre is None:
+        return a
+    ink = 1.0 - a
+    lo, hi = np.percentile(ink, [50, 99])
+    dark = ink > lo + 0.5 * (hi - lo)
+    dist = np.abs(np.arange(h, dtype=np.float32)[:, None] - centre[None, :])
+    r = int(1 + band * float(dist[dark].mean()))
+    paper = float(np.percentile(a, 90))
+    padded = np.pad(a, ((r, r), (0, 0)), constant_values=paper)
+    rows = np.round(centre).astype(np.int64)[None, :] + np.arange(2 * r)[:, None]  # centre - r .. + r, padded coords
+    return np.take_along_axis(padded, np.clip(rows, 0, padded.shape[0] - 1), axis=0)
+
+
 def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
     """Grey PIL image -> (width, height) float32 features."""
+    if cfg.dewarp:  # at full resolution, after painting any polygon mask
+        a = np.asarray(img, dtype=np.float32) / 255.0
+        a = dewarp(fill_mask(a) if cfg.fill_mask else a)
+        img = Image.fromarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
     if cfg.deslant:
         img = deslant(img)
     w, h = img.size
     new_w = max(1, round(w * cfg.height / h))
     img = img.resize((new_w, cfg.height), Image.BILINEAR)
     a = np.asarray(img, dtype=np.float32) / 255.0
-    if cfg.fill_mask:
+    if cfg.fill_mask and not cfg.dewarp:
         a = fill_mask(a)
     if cfg.contrast and a.size > 1:
         # ink towards 0, paper towards 1: stretch between a dark and a bright percentile

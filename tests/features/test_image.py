@@ -264,3 +264,67 @@ def test_clean_white_paper_is_left_alone(line_png):
     clean = np.where(a > 0.8, 1.0, a).astype(np.float32)  # white paper, ink and grey edges
     assert fill_mask(clean) is clean
     assert fill_mask(np.ones((8, 8), np.float32)).min() == 1.0
+
+
+def _warp_columns(img: Image.Image, shifts: np.ndarray, height: int) -> Image.Image:
+    """Paste each column of ``img`` into a taller white canvas, moved down by ``shifts[x]`` px."""
+    a = np.asarray(img)
+    out = np.full((height, a.shape[1]), 255, np.uint8)
+    for x, s in enumerate(shifts.astype(int)):
+        out[s : s + a.shape[0], x] = a[:, x]
+    return Image.fromarray(out, mode="L")
+
+
+def _ink_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per inked column: the ink's mean row; and the inked columns' indices (``a`` grey in [0, 1])."""
+    ink = np.clip(0.6 - a, 0, None)
+    cols = np.nonzero(ink.sum(axis=0) > 0.5)[0]
+    ys = np.arange(a.shape[0])[:, None]
+    return (ink[:, cols] * ys).sum(axis=0) / ink[:, cols].sum(axis=0), cols
+
+
+@pytest.mark.parametrize("shape", ["skew", "arc"])
+def test_dewarp_straightens_a_curved_line_and_keeps_its_ink(shape):
+    from recog.features.image import dewarp
+
+    straight = render_line("the quick brown fox jumps over the lazy dog, twice over", height=32, seed=3)
+    straight = Image.fromarray(np.where(np.asarray(straight) > 128, 255, 20).astype(np.uint8), mode="L")
+    w = straight.width
+    x = np.linspace(0, 1, w)
+    # a line rising 40 px from end to end, or bowing 24 px in the middle
+    shifts = 44 - 40 * x if shape == "skew" else 14 + 24 * np.sin(np.pi * x)
+    curved = np.asarray(_warp_columns(straight, shifts, 80), dtype=np.float32) / 255
+    out = dewarp(curved)
+    # the centre of each inked column, less the same column's in the straight render: what is
+    # left is the line's wander, without the letters' own up-and-down
+    flat, cols = _ink_rows(np.asarray(straight, dtype=np.float32) / 255)
+    before, cols_before = _ink_rows(curved)
+    after, cols_after = _ink_rows(out)
+    assert np.array_equal(cols, cols_before) and np.array_equal(cols, cols_after)
+    wander_before, wander_after = np.std(before - flat), np.std(after - flat)
+    assert wander_before > 7
+    assert wander_after < 0.5 * wander_before, (wander_before, wander_after)
+    # columns are moved, not resampled: nothing dark is lost
+    assert out.shape[1] == w
+    assert (out < 0.5).sum() >= 0.97 * (curved < 0.5).sum()
+    # the band follows the writing's size, not the 80 px canvas
+    assert out.shape[0] < 60
+
+
+def test_dewarp_leaves_blank_images_alone_and_option_is_used(tmp_path):
+    from recog.features.image import dewarp
+
+    blank = np.full((40, 100), 0.9, np.float32)
+    assert dewarp(blank) is blank
+    # a small straight line in a tall crop: dewarping crops to the writing, so at the same
+    # feature height the line comes out larger, i.e. with more columns
+    line = render_line("small words", height=32, seed=1)
+    tall = Image.new("L", (line.width, 120), 235)
+    tall.paste(line, (0, 44))
+    p = tmp_path / "tall.png"
+    tall.save(p)
+    plain = image_features(p, ImageFeatures(height=32, pad=0))
+    fixed = image_features(p, ImageFeatures(height=32, pad=0, dewarp=True))
+    assert fixed.shape[1] == plain.shape[1] == 32
+    assert fixed.shape[0] > 2 * plain.shape[0]
+    assert fixed.max() > 0.9  # still ink = 1 after contrast stretching
