@@ -18,7 +18,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .manifest import Utterance, read_manifest, write_manifest, write_text
+from .features.cache import copy_settings
+from .manifest import Utterance, write_manifest, write_text
 from .metrics import distance, tokenize
 
 
@@ -54,12 +55,12 @@ def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er
     out = Path(out)
     if out.resolve() == manifest.parent.resolve():
         raise ValueError(f"{out}: the output folder must differ from the input manifest's folder")
-    utts = read_manifest(manifest)
+    tr = Transcriber(model, beam=0, batch_size=batch_size)
+    utts = tr.read_manifest(manifest)
     no_text = [u for u in utts if u.text is None]
     for u in no_text:
         log(f"error: {manifest}: record {u.id} has no transcript to compare with; left out")
     utts = [u for u in utts if u.text is not None]
-    tr = Transcriber(model, beam=0, batch_size=batch_size)
     unit = tr.lm.symbols.unit
     results, failed = tr.transcribe_manifest(utts, on_error=lambda e: log(f"error: {e}"))
     failed = [f"{u.id}: no transcript" for u in no_text] + failed
@@ -82,6 +83,7 @@ def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er
             f.write(f"{u.id}\t{er:.1f}\t{u.text}\t{h}\n")
     if (manifest.parent / "cmvn.pt").exists():
         shutil.copyfile(manifest.parent / "cmvn.pt", out / "cmvn.pt")
+    copy_settings(manifest.parent, out)
     log(f"{manifest}: kept {len(kept)}, rejected {len(rejected)} above {max_er:g}% {unit} errors"
         f"{f', {len(failed)} could not be decoded' if failed else ''} -> {out}")
     return FilterResult(kept, rejected, failed)

@@ -33,15 +33,18 @@ def cmd_features(args) -> int:
     import torch
 
     from .data import compute_features
+    from .features.cache import check_settings, write_settings
     from .features.cmvn import CMVN
     from .manifest import read_manifest, write_manifest, write_text
 
     cfg = _load_config(args)
     utts = read_manifest(args.data)
     out = Path(args.out)
+    check_settings(out, cfg.features, against="config")  # finished files are reused: they must be these settings' own
     good = compute_features(utts, cfg.features, out / "npy", log=lambda m: print(m, file=sys.stderr))
     write_manifest(out / "manifest.jsonl", good)
     write_text(out / "text", sorted((u.id, u.text or "") for u in good))
+    write_settings(out, cfg.features)
     if args.cmvn:
         import numpy as np
 
@@ -118,13 +121,12 @@ def cmd_tune(args) -> int:
     """Grid search of the LM weight and insertion bonus on a dev set (log-probs computed once)."""
     from .data import Example
     from .infer import Transcriber
-    from .manifest import read_manifest
     from .metrics import score
 
-    utts = read_manifest(args.data)
-    refs = {u.id: u.text or "" for u in utts}
     tr = Transcriber(args.model, beam=args.beam, batch_size=args.batch_size, lm=args.lm, lm_unit=args.lm_unit,
                      lexicon=args.lexicon)
+    utts = tr.read_manifest(args.data)
+    refs = {u.id: u.text or "" for u in utts}
     sym = tr.lm.symbols
     logps = {}
     for i in range(0, len(utts), args.batch_size):
@@ -153,7 +155,6 @@ def cmd_tune(args) -> int:
 def cmd_align(args) -> int:
     from .align import align_manifest, apply_offsets, boundary_accuracy, fit_offsets, write_ctm, write_phn
     from .infer import Transcriber
-    from .manifest import read_manifest
 
     tr = Transcriber(args.model)
     if tr.modality != "audio":
@@ -164,7 +165,7 @@ def cmd_align(args) -> int:
             offsets = {str(k): float(v) for k, v in offsets.items()}
         except (OSError, ValueError, AttributeError, TypeError) as e:
             raise ValueError(f"{args.offsets}: not a JSON object of symbol -> seconds ({e})") from None
-    hyp, ref = align_manifest(tr, read_manifest(args.data), log=lambda m: print(m, file=sys.stderr))
+    hyp, ref = align_manifest(tr, tr.read_manifest(args.data), log=lambda m: print(m, file=sys.stderr))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.fit_offsets:
@@ -195,10 +196,8 @@ def _boundary_line(r: dict) -> str:
 
 
 def cmd_decode(args) -> int:
-    from .manifest import read_manifest
-
     tr = _transcriber(args)
-    utts = read_manifest(args.data)
+    utts = tr.read_manifest(args.data)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     results, errors = tr.transcribe_manifest(utts, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
     _print_results(results, tr.lm.symbols, args.format, out)

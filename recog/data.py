@@ -1,7 +1,9 @@
 """Datasets, a length-bucketed batch sampler and the padding collate.
 
-Features come from the cached ``.npy`` named by a manifest record (``feats``) or, when absent or
-when augmenting, are computed from the source file with the same code as at inference.
+Features come from the cached ``.npy`` named by a manifest record (``feats``; read with the loader
+decoding uses too) or, when the record has none or when augmenting, are computed from the source
+file with the same code as at inference.  A record whose cached file is missing is reported and
+left out before training starts (``drop_missing_features``), never silently recomputed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 
 from .config import FeatureConfig
 from .features import FeatureError, extract
+from .features.cache import load_cached
 from .features.cmvn import CMVN
 from .manifest import Utterance
 from .tokens import SymbolTable
@@ -56,8 +59,8 @@ class UtteranceDataset(torch.utils.data.Dataset):
         return len(self.utts)
 
     def features(self, u: Utterance) -> np.ndarray:
-        if self.use_cache and u.feats and self.augment is None and os.path.exists(u.feats):
-            f = np.load(u.feats).astype(np.float32)
+        if self.use_cache and u.feats and self.augment is None:
+            f = load_cached(u.id, u.feats)
         else:
             f = extract(u.path, self.cfg, augment=self.augment)
         if self.cmvn is not None:
@@ -68,6 +71,20 @@ class UtteranceDataset(torch.utils.data.Dataset):
         u = self.utts[i]
         labels = self.symbols.encode(u.text or "") if self.symbols is not None else []
         return Example(u.id, torch.from_numpy(np.ascontiguousarray(self.features(u))), labels, u.text or "")
+
+
+def drop_missing_features(utts: list[Utterance], what: str, log=print) -> list[Utterance]:
+    """Leave out (and report) the records whose cached feature file is missing."""
+    missing = [u for u in utts if u.feats and not os.path.exists(u.feats)]
+    if missing:
+        log(f"{what}: {len(missing)} of {len(utts)} records have no cached features; left out:")
+        for u in missing[:20]:
+            log(f"  {u.id}: {u.feats} not found")
+        if len(missing) > 20:
+            log(f"  ... and {len(missing) - 20} more")
+        gone = {id(u) for u in missing}
+        utts = [u for u in utts if id(u) not in gone]
+    return utts
 
 
 def filter_trainable(

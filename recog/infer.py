@@ -14,7 +14,8 @@ from .data import Example, collate
 from .decode import greedy_batch, prefix_beam_search
 from .decode.types import Hypothesis
 from .features import FeatureError, extract, modality_of
-from .manifest import Utterance
+from .features.cache import check_settings, load_cached
+from .manifest import Utterance, read_manifest
 
 # id, best hypothesis, seconds per output frame (0 for images), n-best list (best first)
 Result = tuple[str, Hypothesis, float, list[Hypothesis]]
@@ -150,15 +151,18 @@ class Transcriber:
         items = [(Path(p).stem, (lambda p=p: self._features(p)), str(p)) for p in paths]
         return self._run(items, on_error)
 
+    def read_manifest(self, path: str | Path) -> list[Utterance]:
+        """A manifest to decode; FeatureError if its cached features were computed with other
+        settings than this model's (``features.json`` next to it)."""
+        utts = read_manifest(path)
+        if any(u.feats for u in utts):
+            check_settings(path, self.cfg.features)
+        return utts
+
     def manifest_features(self, u: Utterance) -> torch.Tensor:
         """A record's cached features (``feats``) if any, else computed from its file."""
         if u.feats:
-            try:
-                f = np.load(u.feats).astype(np.float32)
-            except FileNotFoundError:
-                raise FeatureError(f"{u.feats}: cached features not found (record {u.id})") from None
-            except (OSError, ValueError) as e:
-                raise FeatureError(f"{u.feats}: cannot read cached features of {u.id} ({e})") from None
+            f = load_cached(u.id, u.feats)
             if self.lm.cmvn is not None:
                 f = self.lm.cmvn(f)
             return torch.from_numpy(f)

@@ -24,8 +24,9 @@ import torch.nn.functional as F
 
 from .checkpoint import atomic_save, keep_epoch_weights, load_file, model_dict
 from .config import Config
-from .data import BucketBatchSampler, UtteranceDataset, collate, filter_trainable
+from .data import BucketBatchSampler, UtteranceDataset, collate, drop_missing_features, filter_trainable
 from .decode.greedy import greedy_batch
+from .features.cache import check_settings
 from .features.cmvn import CMVN
 from .manifest import Utterance, read_manifest
 from .metrics import score
@@ -201,6 +202,8 @@ def train(
 
     train_utts = read_manifest(train_manifest)
     valid_utts = read_manifest(valid_manifest)
+    for m in (train_manifest, valid_manifest):
+        check_settings(m, cfg.features, against="config")
     tokens = Path(tokens) if tokens else Path(train_manifest).parent.parent / "tokens.txt"
     if not tokens.exists():
         raise FileNotFoundError(f"{tokens}: symbol table not found (pass --tokens)")
@@ -216,6 +219,9 @@ def train(
         from .finetune import load_encoder
 
         load_encoder(model, init, symbols, log)
+    if not t.augment:  # augmented training reads the images, not the cached features
+        train_utts = drop_missing_features(train_utts, str(train_manifest), log)
+    valid_utts = drop_missing_features(valid_utts, str(valid_manifest), log)
     if train_utts:
         check_feature_dim(train_utts[0], cfg)
     train_utts = filter_trainable(

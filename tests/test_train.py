@@ -122,3 +122,23 @@ def test_a_second_run_on_the_same_experiment_is_refused(tmp_path):
     with pytest.raises(RuntimeError, match="another training run"):
         train(Config(), tmp_path / "none", tmp_path / "none", exp)
     held.close()
+
+
+def test_missing_cached_features_are_reported_and_other_settings_refused(tmp_path):
+    from recog.features import FeatureError
+    from recog.features.cache import write_settings
+
+    corpus = make_line_corpus(tmp_path / "corpus", n_train=6, n_valid=2, n_test=1, seed=5)
+    work = tmp_path / "work"
+    cfg = prepare_corpus(corpus, work, ["train.epochs=1"])
+    gone = sorted((work / "feats/train/npy").glob("*.npy"))[0]
+    gone.unlink()
+    train(cfg, exp=work / "exp", **_args(work))
+    logged = (work / "exp" / "log").read_text()
+    assert "1 of 6 records have no cached features; left out" in logged
+    assert f"{gone.stem}: {gone} not found" in logged
+    # features computed with other settings than the config's are an error, before any training
+    write_settings(work / "feats/valid", Config.load(None, TINY + ["features.image.dewarp=true"]).features)
+    with pytest.raises(FeatureError, match="image.dewarp: cached True, config False"):
+        train(cfg, exp=work / "exp2", **_args(work))
+    assert not (work / "exp2" / "last.pt").exists()
