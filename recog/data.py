@@ -73,18 +73,22 @@ class UtteranceDataset(torch.utils.data.Dataset):
         return Example(u.id, torch.from_numpy(np.ascontiguousarray(self.features(u))), labels, u.text or "")
 
 
+def _report(headline: str, lines: list[str], log, shown: int = 20) -> None:
+    """Log a headline and the first ``shown`` of ``lines``, indented, then how many more."""
+    log(headline)
+    for b in lines[:shown]:
+        log(f"  {b}")
+    if len(lines) > shown:
+        log(f"  ... and {len(lines) - shown} more")
+
+
 def drop_missing_features(utts: list[Utterance], what: str, log=print) -> list[Utterance]:
     """Leave out (and report) the records whose cached feature file is missing."""
-    missing = [u for u in utts if u.feats and not os.path.exists(u.feats)]
+    missing = {u.id: u.feats for u in utts if u.feats and not os.path.exists(u.feats)}
     if missing:
-        log(f"{what}: {len(missing)} of {len(utts)} records have no cached features; left out:")
-        for u in missing[:20]:
-            log(f"  {u.id}: {u.feats} not found")
-        if len(missing) > 20:
-            log(f"  ... and {len(missing) - 20} more")
-        gone = {id(u) for u in missing}
-        utts = [u for u in utts if id(u) not in gone]
-    return utts
+        _report(f"{what}: {len(missing)} of {len(utts)} records have no cached features; left out:",
+                [f"{uid}: {f} not found" for uid, f in missing.items()], log)
+    return [u for u in utts if u.id not in missing]
 
 
 def filter_trainable(
@@ -111,11 +115,7 @@ def filter_trainable(
             continue
         keep.append(u)
     if bad:
-        log(f"skipping {len(bad)} of {len(utts)} utterances:")
-        for b in bad[:20]:
-            log(f"  {b}")
-        if len(bad) > 20:
-            log(f"  ... and {len(bad) - 20} more")
+        _report(f"skipping {len(bad)} of {len(utts)} utterances:", bad, log)
     return keep
 
 
