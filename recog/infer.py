@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
 from .checkpoint import load_model

@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from ..config import ImageFeatures
 
@@ -150,7 +150,7 @@ def dewarp(a: np.ndarray, band: float = 4.0) -> np.ndarray:
     one scale.  ``a`` is grey in [0, 1] with bright paper; paint polygon masks first
     (``fill_mask``).  Rows beyond the image read the paper tone.  An image without ink is returned
     unchanged."""
-    h, w = a.shape
+    h = a.shape[0]
     centre = centre_line(a)
     if centre is None:
         return a
