@@ -113,10 +113,18 @@ def _gauss_matrix(n: int, sigma: float) -> np.ndarray:
     return (k / np.float32(np.sqrt(2.0 * np.pi) * sigma)).astype(np.float32)
 
 
+def _ink_levels(a: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Ink (``1 - a``) and its paper and dark levels, the 50th and 99th percentiles."""
+    ink = 1.0 - a
+    lo, hi = np.percentile(ink, [50, 99])
+    return ink, float(lo), float(hi)
+
+
 def centre_line(a: np.ndarray, measure_height: int = 32, smoothness: float = 1.0,
-                extra: float = 0.3) -> np.ndarray | None:
+                extra: float = 0.3, levels: tuple[np.ndarray, float, float] | None = None) -> np.ndarray | None:
     """The row of a text line's centre at each column of ``a`` (grey in [0, 1], paper bright), or
-    None when the image holds no ink to measure.
+    None when the image holds no ink to measure.  ``levels``: ``_ink_levels(a)``, if the caller
+    has it already.
 
     OCRopus's centre normaliser (``lineest.CenterNormalizer``, also kraken's legacy dewarper):
     blur the ink with a Gaussian as wide as the line is high, take each column's darkest row, and
@@ -124,8 +132,7 @@ def centre_line(a: np.ndarray, measure_height: int = 32, smoothness: float = 1.0
     h, w = a.shape
     if h < 4 or w < 2:
         return None
-    ink = 1.0 - a
-    lo, hi = np.percentile(ink, [50, 99])
+    ink, lo, hi = levels if levels is not None else _ink_levels(a)
     if hi - lo < 0.05:
         return None
     ink = np.clip((ink - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
@@ -133,9 +140,9 @@ def centre_line(a: np.ndarray, measure_height: int = 32, smoothness: float = 1.0
     sw = max(1, round(w * mh / h))
     small = np.asarray(Image.fromarray(ink, mode="F").resize((sw, mh), Image.BILINEAR), dtype=np.float32)
     blurred = _gauss_matrix(mh, 0.5 * mh) @ small @ _gauss_matrix(sw, smoothness * mh).T
-    c = _gauss_matrix(sw, extra * mh) @ np.argmax(blurred, axis=0).astype(np.float32)
-    # _gauss_matrix loses mass at the ends; renormalise so the curve is not pulled towards row 0
-    c = c / np.maximum(_gauss_matrix(sw, extra * mh).sum(axis=1), 1e-6)
+    smooth = _gauss_matrix(sw, extra * mh)
+    # the matrix loses mass at the ends; renormalise so the curve is not pulled towards row 0
+    c = (smooth @ np.argmax(blurred, axis=0).astype(np.float32)) / np.maximum(smooth.sum(axis=1), 1e-6)
     # back to full resolution (pixel centres)
     xs = (np.arange(w, dtype=np.float32) + 0.5) * (sw / w) - 0.5
     return (np.interp(xs, np.arange(sw), c + 0.5) * (h / mh) - 0.5).astype(np.float32)
@@ -151,11 +158,11 @@ def dewarp(a: np.ndarray, band: float = 4.0) -> np.ndarray:
     (``fill_mask``).  Rows beyond the image read the paper tone.  An image without ink is returned
     unchanged."""
     h = a.shape[0]
-    centre = centre_line(a)
+    levels = _ink_levels(a)
+    centre = centre_line(a, levels=levels)
     if centre is None:
         return a
-    ink = 1.0 - a
-    lo, hi = np.percentile(ink, [50, 99])
+    ink, lo, hi = levels
     dark = ink > lo + 0.5 * (hi - lo)
     dist = np.abs(np.arange(h, dtype=np.float32)[:, None] - centre[None, :])
     r = int(1 + band * float(dist[dark].mean()))
