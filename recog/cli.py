@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-PREP_KINDS = ["lines", "iam", "timit", "ljspeech", "fsdd"]
+PREP_KINDS = ["lines", "pagexml", "iam", "timit", "ljspeech", "fsdd"]
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -302,8 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", required=True)
 
     s = sub.add_parser("prep", help="read a corpus into data/<set>/{manifest.jsonl,text} and tokens.txt")
-    s.add_argument("kind", choices=PREP_KINDS, help="lines: images + .gt.txt; iam: the IAM layout; timit: the TIMIT "
-                   "layout; ljspeech: audio + MFA TextGrids; fsdd: spoken digits")
+    s.add_argument("kind", choices=PREP_KINDS, help="lines: images + .gt.txt; pagexml: cut PAGE-XML pages into "
+                   "images + .gt.txt (then `lines`); iam: the IAM layout; timit: the TIMIT layout; "
+                   "ljspeech: audio + MFA TextGrids; fsdd: spoken digits")
     s.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the reader (--help for them)")
     s.set_defaults(func=cmd_prep)
 
