@@ -7,6 +7,8 @@
 # Stages: 1 data, 2 features, 3 train, 4 decode, 5 score, 6 package.  Re-running skips stages whose
 # output is complete; training resumes from exp/<tag>/last.pt.  --train-set trains on feats/NAME
 # instead of feats/train, e.g. the lines a first model could read (`recog filter`, see RESULTS.md).
+# The corpus is a folder of line images + .gt.txt with split lists.  From the public repository's page
+# images and PAGE-XML, cut it first: recog prep pagexml --pages REPO --out HOOKER --prefix jdh_ --split 0.81,0.095,0.095
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${HOOKER:-}
