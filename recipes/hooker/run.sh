@@ -2,11 +2,14 @@
 # Joseph Hooker letters (handwritten lines, images + .gt.txt, split lists) with recog.
 #
 #   recipes/hooker/run.sh --corpus /path/to/hooker [--stage N] [--stop-stage M] [--conf conf/bilstm.yaml]
-#                         [--init MODEL] [--tag NAME] [--work DIR] [--train-set NAME] [key=value overrides]
+#                         [--init MODEL] [--tag NAME] [--work DIR] [--train-set NAME] [--fold-valid true]
+#                         [key=value overrides]
 #
 # Stages: 1 data, 2 features, 3 train, 4 decode, 5 score, 6 package.  Re-running skips stages whose
 # output is complete; training resumes from exp/<tag>/last.pt.  --train-set trains on feats/NAME
 # instead of feats/train, e.g. the lines a first model could read (`recog filter`, see RESULTS.md).
+# --fold-valid true (stage 1, in a work folder of its own) also trains on 26 of the 34 valid pages
+# (lists/valid_fold.lst) and validates on the other 8 (lists/valid_held.lst), as the shipped model did.
 # The corpus is a folder of line images + .gt.txt with split lists.  From the public repository's page
 # images and PAGE-XML, cut it first: recog prep pagexml --pages REPO --out HOOKER --prefix jdh_ --split 0.81,0.095,0.095
 set -euo pipefail
@@ -20,6 +23,7 @@ work=$here
 package_dir=
 init=
 train_set=train
+fold_valid=false
 . "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (the Hooker folder with lines/ and train.lst ...)" >&2; exit 2; }
 tag=${tag:-$(basename "$conf" .yaml)}
@@ -29,7 +33,16 @@ mkdir -p "$work"
 
 . "$here/../stages.sh"
 
-if run_stage 1; then prep_data 1 "" lines --corpus "$corpus"; fi
+if run_stage 1; then
+  if [ "$fold_valid" = true ]; then
+    lists=("$corpus/train.lst" "$corpus/test.lst"); [ -f "${lists[0]}" ] || lists=("$corpus/../train.lst" "$corpus/../test.lst")
+    cat "${lists[0]}" "$here/lists/valid_fold.lst" > "$work/train_fold.lst"
+    prep_data 1 "26 of the 34 valid pages trained on" lines --corpus "$corpus" --train "$work/train_fold.lst" \
+      --valid "$here/lists/valid_held.lst" --test "${lists[1]}"
+  else
+    prep_data 1 "" lines --corpus "$corpus"
+  fi
+fi
 if run_stage 2; then extract_features 2 "" train valid test; fi
 if run_stage 3; then train_model 3 valid; fi
 if run_stage 4; then decode_images 4 valid test; fi

@@ -34,3 +34,19 @@ def test_hooker_recipe_runs_all_stages_and_resumes(tmp_path):
                     "--train-set", "train_clean")
     assert r3.returncode == 0, r3.stdout + r3.stderr
     assert f"--train {work}/feats/train_clean " in (work / "exp/clean/cmd.txt").read_text()
+
+
+def test_valid_fold_lists_split_the_valid_pages():
+    import re
+    from pathlib import Path
+
+    from data_prep.lines import read_list
+
+    root = Path(__file__).resolve().parents[2] / "recipes/hooker/lists"
+    fold, held = read_list(root / "valid_fold.lst"), read_list(root / "valid_held.lst")
+    assert (len(fold), len(held)) == (516, 144)
+    assert len(set(fold) | set(held)) == 660
+    page = re.compile(r"jdh_JDH_\d+_\d+_[0-9a-z]+_\d+")
+    pages = {n: {page.match(i).group(0) for i in v} for n, v in (("fold", fold), ("held", held))}
+    assert (len(pages["fold"]), len(pages["held"])) == (26, 8)
+    assert not pages["fold"] & pages["held"]          # a page is trained on or held out, never both
