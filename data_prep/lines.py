@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     given = {k: v for k, v in (("train", args.train), ("valid", args.valid), ("test", args.test)) if v}
     try:
-        prepare_lines(args.corpus, args.out, given or None)
+        # a list given replaces its own default only; the other splits keep theirs
+        prepare_lines(args.corpus, args.out, {**find_lists(args.corpus), **given} if given else None)
     except FileNotFoundError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2

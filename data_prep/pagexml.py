@@ -280,10 +280,8 @@ def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: in
             ids = [u for p in sorted(written) if where[p] == name for u in written[p]]
             (Path(out) / f"{name}.lst").write_text("".join(u + "\n" for u in ids), encoding="utf-8")
             rep.info(f"{name}: {sum(where[p] == name for p in written)} pages, {len(ids)} lines")
-    rep.info(f"wrote {n} lines of {len(written)} pages to {lines_dir}")
-    if rep.counts:
-        detail = ", ".join(f"{k}: {v}" for k, v in sorted(rep.counts.items()))
-        rep.info(f"skipped {sum(rep.counts.values())} ({detail})")
+    rep.info(f"{n} lines of {len(written)} pages")
+    rep.summary({"lines": [u for ids in written.values() for u in ids]}, lines_dir)
     return written
 
 

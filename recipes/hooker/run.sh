@@ -35,10 +35,10 @@ mkdir -p "$work"
 
 if run_stage 1; then
   if [ "$fold_valid" = true ]; then
-    lists=("$corpus/train.lst" "$corpus/test.lst"); [ -f "${lists[0]}" ] || lists=("$corpus/../train.lst" "$corpus/../test.lst")
-    cat "${lists[0]}" "$here/lists/valid_fold.lst" > "$work/train_fold.lst"
+    train_lst=$corpus/train.lst; [ -f "$train_lst" ] || train_lst=$corpus/../train.lst
+    cat "$train_lst" "$here/lists/valid_fold.lst" > "$work/train_fold.lst"
     prep_data 1 "26 of the 34 valid pages trained on" lines --corpus "$corpus" --train "$work/train_fold.lst" \
-      --valid "$here/lists/valid_held.lst" --test "${lists[1]}"
+      --valid "$here/lists/valid_held.lst"
   else
     prep_data 1 "" lines --corpus "$corpus"
   fi

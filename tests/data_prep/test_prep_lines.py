@@ -99,3 +99,8 @@ def test_explicit_lists(corpus: Path, tmp_path: Path, capsys):
     assert [u.id for u in res["train"]] == ["l03", "l01"]
     assert main(["--corpus", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     assert "nowhere" in capsys.readouterr().err
+    # on the command line, a list given replaces its own default; valid.lst and test.lst still apply
+    assert main(["--corpus", str(corpus), "--out", str(tmp_path / "out4"), "--train", str(lst)]) == 0
+    assert [u.id for u in read_manifest(tmp_path / "out4" / "train")] == ["l03", "l01"]
+    assert [u.id for u in read_manifest(tmp_path / "out4" / "valid")] == ["l03"]
+    assert [u.id for u in read_manifest(tmp_path / "out4" / "test")] == ["l07"]
