@@ -56,6 +56,7 @@ class ModelConfig:
     cnn_channels: list[int] = field(default_factory=lambda: [16, 32, 48, 64])
     cnn_pool: list[list[int]] = field(default_factory=lambda: [[2, 2], [2, 2], [2, 1], [2, 1]])
     cnn_dropout: float = 0.0
+    cnn_residual: list[int] = field(default_factory=list)  # residual blocks after each CNN block ([] = none)
     stack: int = 1                 # audio: concatenate this many frames ...
     subsample: int = 1             # ... and keep every n-th stacked frame
     cell: str = "lstm"             # lstm | peephole_lstm | gru | rnn

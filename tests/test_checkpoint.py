@@ -171,3 +171,25 @@ def test_load_encoder_skips_mismatched_shapes(tmp_path):
     assert torch.equal(after["encoder.layers.0.fwd.weight_hh_l0"], before["encoder.layers.0.fwd.weight_hh_l0"])
     assert torch.equal(after["output.weight"], before["output.weight"])  # hidden size differs: no rows
     assert "skipped" in logged[0] and "output rows for 0 of" in logged[0]
+
+
+def test_init_into_a_cnn_with_residual_blocks_keeps_the_output(tmp_path):
+    """Growing a trained model deeper with --init: new residual blocks start as the identity."""
+    cfg, src = _model(SYMS, seed=1)
+    atomic_save(model_dict(src, cfg, SYMS, None), tmp_path / "src.pt")
+    _, dst = _model(SYMS, seed=2, overrides=["model.cnn_residual=[1, 2]"])
+    assert len(dst.frontend.residual[0]) == 1 and len(dst.frontend.residual[1]) == 2
+    logged: list[str] = []
+    load_encoder(dst, tmp_path / "src.pt", SYMS, log=logged.append)
+    assert "0 skipped" in logged[0]
+    x = torch.rand(2, 11, 16)
+    lengths = torch.tensor([11, 7])
+    with torch.no_grad():
+        ys, _ = src(x, lengths)
+        yd, _ = dst(x, lengths)
+    torch.testing.assert_close(yd, ys)
+    # and the blocks are not inert: once their last scale moves, the output does too
+    with torch.no_grad():
+        dst.frontend.residual[1][0].second[-1].weight.fill_(0.5)
+        yd2, _ = dst(x, lengths)
+    assert not torch.allclose(yd2, ys, atol=1e-3)

@@ -19,7 +19,7 @@ class CTCModel(nn.Module):
         if m.frontend == "cnn":
             if cfg.features.modality != "image":
                 raise ValueError("model.frontend=cnn expects features.modality=image")
-            self.frontend = ConvFrontend(in_dim, m.cnn_channels, m.cnn_pool, m.cnn_dropout)
+            self.frontend = ConvFrontend(in_dim, m.cnn_channels, m.cnn_pool, m.cnn_dropout, m.cnn_residual)
         else:
             self.frontend = StackFrontend(in_dim, m.stack if m.frontend == "stack" else 1, m.subsample if m.frontend == "stack" else 1)
         self.encoder = RecurrentEncoder(m.cell, self.frontend.output_size, m.hidden, m.layers, m.bidirectional, m.dropout)

@@ -3,7 +3,10 @@
 * ``ConvFrontend`` (images): the (width, height) column features are seen as a one-channel image;
   conv 3×3 + batch norm + leaky ReLU + max pooling blocks, then channels × remaining height
   becomes the per-column vector.  Columns past each line's end are zeroed after every block, so
-  a line's output does not depend on what it is batched with.
+  a line's output does not depend on what it is batched with.  ``residual[i]`` residual blocks
+  (conv + BN + leaky ReLU + conv + BN, added to their input) follow block ``i`` before its
+  pooling.  Their last batch norm starts at zero, so a new residual block is the identity: a
+  trained model grows deeper (``--init``) without its output changing at step 0.
 * ``StackFrontend`` (audio): concatenate ``stack`` consecutive frames, keep every ``subsample``-th.
 """
 
@@ -20,15 +23,42 @@ def _mask_time(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return x * keep[:, None, None, :].to(x.dtype)
 
 
+class ResidualBlock(nn.Module):
+    """x + BN(conv(act(BN(conv(x))))); the second batch norm's scale starts at 0 (identity).
+
+    Padding columns are zeroed between the two convolutions too (the first batch norm's shift
+    would otherwise reach the second convolution from the padding)."""
+
+    def __init__(self, c: int, dropout: float = 0.0):
+        super().__init__()
+        self.first = nn.Sequential(
+            nn.Conv2d(c, c, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c),
+            nn.LeakyReLU(0.01),
+            nn.Dropout2d(dropout) if dropout > 0 else nn.Identity(),
+        )
+        self.second = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+        nn.init.zeros_(self.second[-1].weight)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return _mask_time(x + self.second(_mask_time(self.first(x), lengths)), lengths)
+
+
 class ConvFrontend(nn.Module):
-    def __init__(self, height: int, channels: list[int], pools: list[list[int]], dropout: float = 0.0):
+    def __init__(self, height: int, channels: list[int], pools: list[list[int]], dropout: float = 0.0,
+                 residual: list[int] | None = None):
         super().__init__()
         if len(pools) != len(channels):
             raise ValueError("model.cnn_pool needs one [height, width] pair per entry of model.cnn_channels")
+        residual = list(residual or [0] * len(channels))
+        if len(residual) != len(channels) or any(n < 0 for n in residual):
+            raise ValueError("model.cnn_residual needs one count >= 0 per entry of model.cnn_channels (or [])")
         self.blocks = nn.ModuleList()
+        # kept apart from ``blocks`` so that the parameter names of a model without them are unchanged
+        self.residual = nn.ModuleList()
         self.pools = [tuple(p) for p in pools]
         c_in, h = 1, height
-        for c, (ph, pw) in zip(channels, self.pools):
+        for c, n_res, (ph, pw) in zip(channels, residual, self.pools):
             self.blocks.append(
                 nn.Sequential(
                     nn.Conv2d(c_in, c, 3, padding=1, bias=False),
@@ -37,6 +67,7 @@ class ConvFrontend(nn.Module):
                     nn.Dropout2d(dropout) if dropout > 0 else nn.Identity(),
                 )
             )
+            self.residual.append(nn.ModuleList(ResidualBlock(c, dropout) for _ in range(n_res)))
             c_in, h = c, h // ph
             if h < 1:
                 raise ValueError(f"features.image.height={height} is too small for pooling {pools}")
@@ -49,8 +80,10 @@ class ConvFrontend(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = x.transpose(1, 2).unsqueeze(1)  # (B, T, H) -> (B, 1, H, T)
-        for block, (ph, pw) in zip(self.blocks, self.pools):
+        for block, res, (ph, pw) in zip(self.blocks, self.residual, self.pools):
             x = _mask_time(block(x), lengths)
+            for r in res:
+                x = r(x, lengths)
             if ph > 1 or pw > 1:
                 x = nn.functional.max_pool2d(x, (ph, pw))
                 lengths = torch.div(lengths, pw, rounding_mode="floor")

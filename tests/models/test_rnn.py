@@ -164,13 +164,14 @@ def test_unidirectional_layer_is_the_forward_cell():
     torch.testing.assert_close(out, ref)
 
 
-def _small_image_cfg() -> Config:
+def _small_image_cfg(*overrides: str) -> Config:
     return Config.load(None, [
         "features.image.height=32",
         "model.cnn_channels=[4, 8]",
         "model.cnn_pool=[[2, 2], [2, 1]]",
         "model.hidden=8",
         "model.layers=2",
+        *overrides,
     ])
 
 
@@ -186,16 +187,19 @@ def _small_audio_cfg() -> Config:
 
 
 @pytest.mark.parametrize("short_len", [13, 14])  # odd and even lengths through width pooling
-def test_cnn_model_same_alone_and_batched(short_len):
-    cfg = _small_image_cfg()
+@pytest.mark.parametrize("residual", ["[]", "[1, 2]"])
+def test_cnn_model_same_alone_and_batched(short_len, residual):
+    cfg = _small_image_cfg(f"model.cnn_residual={residual}")
     torch.manual_seed(0)
     model = CTCModel(cfg, num_classes=6)
-    # non-trivial batch-norm statistics, so eval mode is not the identity
+    # non-trivial batch-norm statistics and scales, so eval mode is not the identity and the
+    # residual blocks (whose last scale starts at 0) take part
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-0.2, 0.2)
                 m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
     model.eval()
     D, T_long = 32, 21
     g = torch.Generator().manual_seed(1)
@@ -243,6 +247,13 @@ def test_audio_model_same_alone_and_batched():
     assert lb.tolist() == model.output_lengths(lengths).tolist()
     assert ls.tolist() == [4] and ys.shape[1] == 4
     torch.testing.assert_close(yb[1, :4], ys[0], atol=1e-5, rtol=0)
+
+
+def test_cnn_residual_needs_one_count_per_block():
+    with pytest.raises(ValueError, match="cnn_residual"):
+        CTCModel(_small_image_cfg("model.cnn_residual=[1]"), 5)
+    with pytest.raises(ValueError, match="cnn_residual"):
+        CTCModel(_small_image_cfg("model.cnn_residual=[1, -1]"), 5)
 
 
 def test_cnn_frontend_rejects_audio():
