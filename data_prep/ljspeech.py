@@ -38,22 +38,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import soundfile as sf
 
+from recog.lexicon import DEFAULT_MAP, DELETE, SILENCE, map_phone, read_arpabet_map  # noqa: F401 - re-exported
 from recog.manifest import Utterance
-from recog.phones import data_path
 
 from .common import Reporter, normalize_text, write_all
 from .textgrid import TextGridError, read_textgrid
 
 PROG = "data_prep.ljspeech"
-DEFAULT_MAP = "arpabet_to_timit39.map"
-DELETE = "<del>"
-SILENCE = "sil"
 SPEAKER = "lj"
 AUDIO_DIRS = ("flac", "wavs", "wav", "audio")
 AUDIO_EXTS = (".flac", ".wav")
@@ -61,47 +57,6 @@ TEXTGRID_DIRS = ("TextGrid", "TextGrids", "textgrid", "textgrids", "alignments")
 PHONE_TIERS = ("phones", "phone")
 TEST_EVERY = 10
 VALID_EVERY = 20
-_STRESS = re.compile(r"[012]$")
-
-
-def read_arpabet_map(path: str | Path | None = None) -> dict[str, str]:
-    """``SOURCE<TAB>TARGET`` lines -> dict; ``#`` lines skipped; an empty SOURCE is the empty
-    interval text.  Raises ValueError naming file and line for a malformed line."""
-    path = Path(path) if path is not None else data_path(DEFAULT_MAP)
-    out: dict[str, str] = {}
-    with open(path, encoding="utf-8-sig") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip() and "\t" not in line:
-                continue
-            if line.startswith("#"):
-                continue
-            if "\t" in line:
-                src, _, tgt = line.partition("\t")
-            else:
-                parts = line.split()
-                if len(parts) != 2:
-                    raise ValueError(f"{path}:{lineno}: expected 'SOURCE<TAB>TARGET'")
-                src, tgt = parts
-            src, tgt = src.strip(), tgt.strip()
-            if not tgt:
-                raise ValueError(f"{path}:{lineno}: no target for {src!r}")
-            out[src] = tgt
-    return out
-
-
-def map_phone(phone: str, table: dict[str, str]) -> str | None:
-    """The mapped phone, ``<del>``, or None when the map has neither it nor its stressless form."""
-    p = phone.strip()
-    if p in table:
-        return table[p]
-    bare = _STRESS.sub("", p)
-    if bare in table:
-        return table[bare]
-    for cand in (p.upper(), bare.upper(), p.lower()):
-        if cand in table:
-            return table[cand]
-    return None
 
 
 def assign_splits(ids: list[str]) -> dict[str, str]:

@@ -198,6 +198,45 @@ def apply_offsets(segs: list[Segment], offsets: dict[str, float]) -> list[Segmen
     return [Segment(sg.symbol, round(a, 4), round(b, 4)) for sg, a, b in zip(segs, starts, ends)]
 
 
+def word_segments(words: list[tuple[str, list[str]]], phones: list[Segment]) -> list[Segment] | None:
+    """Words over aligned phones: word k spans its pronunciation's phones, which must follow one
+    another in ``phones`` exactly (None when they do not: the words tier is then left out)."""
+    if [p for _, pron in words for p in pron] != [s.symbol for s in phones]:
+        return None
+    out, i = [], 0
+    for w, pron in words:
+        if pron:
+            out.append(Segment(w, phones[i].start, phones[i + len(pron) - 1].end))
+            i += len(pron)
+    return out
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def textgrid_text(tiers: dict[str, list[Segment]], xmax: float) -> str:
+    """Praat's long text TextGrid: one IntervalTier per entry, the gaps between segments (and to
+    0 and ``xmax``) filled with empty intervals, as Praat requires tiers to tile the whole span."""
+    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0 ", f"xmax = {xmax:.4f} ",
+             "tiers? <exists> ", f"size = {len(tiers)} ", "item []: "]
+    for k, (name, segs) in enumerate(tiers.items(), 1):
+        intervals, t = [], 0.0
+        for sg in segs:
+            if sg.start > t + 1e-6:
+                intervals.append((t, sg.start, ""))
+            intervals.append((max(t, sg.start), sg.end, sg.symbol))
+            t = sg.end
+        if xmax > t + 1e-6:
+            intervals.append((t, xmax, ""))
+        lines += [f"    item [{k}]:", '        class = "IntervalTier" ', f"        name = {_quote(name)} ",
+                  "        xmin = 0 ", f"        xmax = {xmax:.4f} ", f"        intervals: size = {len(intervals)} "]
+        for j, (a, b, text) in enumerate(intervals, 1):
+            lines += [f"        intervals [{j}]:", f"            xmin = {a:.4f} ", f"            xmax = {b:.4f} ",
+                      f"            text = {_quote(text)} "]
+    return "\n".join(lines) + "\n"
+
+
 def reference_segments(u, sample_rate: int = 16000) -> list[Segment] | None:
     """Reference segments of a manifest record: ``segments`` ([start_s, end_s, symbol] lists, as
     the LJSpeech reader writes) or a TIMIT ``.PHN`` file named by ``phn`` (sample indices)."""

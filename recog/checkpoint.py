@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .config import Config
-from .features.cmvn import CMVN
+from .features.cmvn import CMVN, normaliser
 from .models import CTCModel, build_model
 from .tokens import SymbolTable
 
@@ -38,7 +38,7 @@ def model_dict(model: CTCModel, cfg: Config, symbols: SymbolTable, cmvn: CMVN | 
         "config": cfg.to_dict(),
         "symbols": list(symbols.symbols),
         "unit": symbols.unit,
-        "cmvn": cmvn.state() if cmvn is not None else None,
+        "cmvn": cmvn.state() if cmvn is not None else None,  # None for per-utterance CMVN
         "state_dict": state,
         "meta": meta or {},
     }
@@ -84,7 +84,7 @@ class LoadedModel:
     def __init__(self, d: dict):
         self.cfg = Config.from_dict(d["config"])
         self.symbols = SymbolTable(d["symbols"], d["unit"])
-        self.cmvn = CMVN.from_state(d["cmvn"]) if d.get("cmvn") is not None else None
+        self.cmvn = normaliser(self.cfg.features.cmvn, d.get("cmvn"))
         self.model = build_model(self.cfg, len(self.symbols))
         self.model.load_state_dict(d["state_dict"])
         self.model.eval()

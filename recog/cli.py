@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-PREP_KINDS = ["lines", "pagexml", "iam", "timit", "ljspeech", "fsdd"]
+PREP_KINDS = ["lines", "pagexml", "iam", "timit", "ljspeech", "fsdd", "kaldi", "mix"]
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -39,6 +39,13 @@ def cmd_features(args) -> int:
 
     cfg = _load_config(args)
     utts = read_manifest(args.data)
+    if args.perturb:
+        from .data import perturbed_copies
+        from .features.spec_augment import perturbation_names
+
+        if cfg.features.modality != "audio":
+            raise ValueError("--perturb applies to audio (features.modality=audio)")
+        utts = perturbed_copies(utts, perturbation_names(args.perturb))
     out = Path(args.out)
     check_settings(out, cfg.features, against="config")  # finished files are reused: they must be these settings' own
     good = compute_features(utts, cfg.features, out / "npy", log=lambda m: print(m, file=sys.stderr))
@@ -55,11 +62,14 @@ def cmd_features(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .train import train
+    from .train import TrainingInterrupted, train
 
     cfg = _load_config(args)
-    train(cfg, args.train, args.valid, args.exp, tokens=args.tokens, cmvn_path=args.cmvn, init=args.init,
-          restart=args.restart, argv=["recog"] + sys.argv[1:], max_steps=args.max_steps)
+    try:
+        train(cfg, args.train, args.valid, args.exp, tokens=args.tokens, cmvn_path=args.cmvn, init=args.init,
+              restart=args.restart, argv=["recog"] + sys.argv[1:], max_steps=args.max_steps)
+    except TrainingInterrupted as e:  # the checkpoint is written and the line saying how to resume logged
+        return e.exit_code
     return 0
 
 
@@ -179,6 +189,8 @@ def cmd_align(args) -> int:
             print("without offsets: " + _boundary_line(boundary_accuracy(dict(ref), dict(hyp))))
         hyp = [(uid, apply_offsets(segs, offsets)) for uid, segs in hyp]
     write_ctm(out / "hyp.ctm", hyp)
+    if args.textgrid:
+        _write_textgrids(out, hyp, tr, args)
     if args.phn:
         for uid, segs in hyp:
             write_phn(out / f"{uid}.PHN", segs, tr.cfg.features.audio.sample_rate)
@@ -188,6 +200,34 @@ def cmd_align(args) -> int:
         r = boundary_accuracy(dict(ref), dict(hyp))
         print(_boundary_line(r))
     return 0
+
+
+def _write_textgrids(out: Path, hyp, tr, args) -> None:
+    """<id>.TextGrid per utterance: a phones tier, and a words tier where the record has its words
+    (``words`` or ``sentence``) and --lexicon pronounces them as the aligned phones."""
+    from .align import textgrid_text, word_segments
+    from .lexicon import read_arpabet_map, read_lexicon, words_to_phones
+
+    lex = read_lexicon(Path(args.lexicon)) if args.lexicon else None
+    table = read_arpabet_map() if lex else None
+    records = {u.id: u for u in tr.read_manifest(args.data)}
+    without_words = 0
+    for uid, segs in hyp:
+        u = records[uid]
+        tiers = {"phones": segs}
+        text = u.extra.get("words") or u.extra.get("sentence")
+        if lex and text:
+            words = [(w, words_to_phones([w], lex, table)[0]) for w in text.split()]
+            ws = word_segments(words, segs)
+            if ws is None:
+                without_words += 1
+            else:
+                tiers = {"words": ws, "phones": segs}
+        xmax = max(segs[-1].end if segs else 0.0, (u.num_frames or 0) * tr.cfg.features.audio.frame_shift_ms / 1000)
+        (out / f"{uid}.TextGrid").write_text(textgrid_text(tiers, xmax), encoding="utf-8")
+    if without_words:
+        print(f"warning: {without_words} utterances have no words tier (their words, as --lexicon pronounces "
+              "them, are not the aligned phones)", file=sys.stderr)
 
 
 def _boundary_line(r: dict) -> str:
@@ -256,7 +296,39 @@ def cmd_score(args) -> int:
         print(f"warning: {len(rep.missing)} reference ids have no hypothesis (counted as deletions)", file=sys.stderr)
     if args.per_utt:
         Path(args.per_utt).write_text(per_utterance_report(rep) + "\n")
+    if args.per_spk:
+        print(_speaker_tables(rep, Path(args.per_spk)))
     return 0
+
+
+def _read_key_value(path: Path) -> dict[str, str]:
+    from .manifest import ManifestError
+
+    out = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if parts and len(parts) != 2:
+            raise ManifestError(f"{path}:{lineno}: expected '<key> <value>', got {len(parts)} fields")
+        if parts:
+            out[parts[0]] = parts[1]
+    return out
+
+
+def _speaker_tables(rep, d: Path) -> str:
+    """Error rates by speaker, and by gender and age band where the Kaldi files give them."""
+    from .metrics import age_band, group_table
+
+    if not (d / "utt2spk").is_file():
+        raise FileNotFoundError(f"{d / 'utt2spk'}: not found (--per-spk takes a folder with utt2spk)")
+    spk = _read_key_value(d / "utt2spk")
+    parts = [group_table(rep, spk, "speaker")]
+    if (d / "spk2gender").is_file():
+        g = _read_key_value(d / "spk2gender")
+        parts.append(group_table(rep, {u: g.get(s, "?") for u, s in spk.items()}, "gender"))
+    if (d / "spk2age").is_file():
+        a = {s: age_band(int(v)) for s, v in _read_key_value(d / "spk2age").items() if v.isdigit()}
+        parts.append(group_table(rep, {u: a.get(s, "?") for u, s in spk.items()}, "age"))
+    return "\n\n".join(parts)
 
 
 def cmd_filter(args) -> int:
@@ -304,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("prep", help="read a corpus into data/<set>/{manifest.jsonl,text} and tokens.txt")
     s.add_argument("kind", choices=PREP_KINDS, help="lines: images + .gt.txt; pagexml: cut PAGE-XML pages into "
                    "images + .gt.txt (then `lines`); iam: the IAM layout; timit: the TIMIT layout; "
-                   "ljspeech: audio + MFA TextGrids; fsdd: spoken digits")
+                   "ljspeech: audio + MFA TextGrids; fsdd: spoken digits; kaldi: Kaldi data dirs (+ lexicon); "
+                   "mix: prepared corpora mixed with weights")
     s.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the reader (--help for them)")
     s.set_defaults(func=cmd_prep)
 
@@ -312,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, help="manifest.jsonl or its folder")
     s.add_argument("--out", required=True, help="output folder: npy/, manifest.jsonl, text")
     s.add_argument("--cmvn", action="store_true", help="also write global CMVN statistics (training set)")
+    s.add_argument("--perturb", metavar="LIST", help="audio: also perturbed copies of every utterance, e.g. "
+                   "speed0.9,speed1.1,narrowband (ids <perturbation>-<id>; training data)")
     _add_config_args(s)
     s.set_defaults(func=cmd_features)
 
@@ -369,6 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--boundaries", action="store_true",
                    help="REF and HYP are CTM segmentations: report boundaries within 10/20/40 ms")
     s.add_argument("--per-utt", help="write a per-utterance report here")
+    s.add_argument("--per-spk", metavar="DIR", help="also print error rates by speaker, gender and age band "
+                   "(DIR holds Kaldi utt2spk and optionally spk2gender, spk2age, as recog prep kaldi writes)")
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("align", help="CTC forced alignment of transcripts to audio (CTM, optional .PHN)")
@@ -377,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder: hyp.ctm (+ ref.ctm and a boundary score when "
                    "the manifest has reference segments)")
     s.add_argument("--phn", action="store_true", help="also write TIMIT-style <id>.PHN files")
+    s.add_argument("--textgrid", action="store_true", help="also write Praat <id>.TextGrid files (phones tier)")
+    s.add_argument("--lexicon", help="word -> ARPAbet pronunciations: adds a words tier to the TextGrids, for "
+                   "records with their words (as recog prep kaldi and ljspeech write them)")
     s.add_argument("--fit-offsets", metavar="JSON", help="fit per-symbol boundary corrections (median of "
                    "reference - aligned start) on this data's reference segments and write them here; "
                    "fit on training data, apply with --offsets elsewhere")
@@ -412,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ManifestError, FileNotFoundError, ValueError, ExperimentBusy) as e:
         print(f"recog {args.verb}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which stops cleanly by itself)
+        print(f"recog {args.verb}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # the reader went away (`recog score ... | head -1`): stop quietly, as cat and grep do;
         # stdout is pointed at devnull so the interpreter's final flush cannot fail again

@@ -45,9 +45,14 @@ class AudioFeatures:
 @dataclass
 class FeatureConfig:
     modality: str = "image"        # image | audio
-    cmvn: bool = False             # global mean/variance normalisation with training statistics
+    cmvn: bool | str = "none"      # none | global (training statistics) | utterance; true = global
     image: ImageFeatures = field(default_factory=ImageFeatures)
     audio: AudioFeatures = field(default_factory=AudioFeatures)
+
+    def __post_init__(self):
+        # models and configs written before the modes existed say true/false
+        if isinstance(self.cmvn, bool) or self.cmvn is None:
+            self.cmvn = "global" if self.cmvn else "none"
 
 
 @dataclass
@@ -87,6 +92,11 @@ class TrainConfig:
     checkpoint_every: int = 0      # also checkpoint every N steps inside an epoch (0: epoch ends only)
     keep_epochs: int = 0           # also keep the weights of the last N epochs (epoch<N>.pt) to average
     augment: bool = False          # images: random distortions on the fly (training only)
+    spec_augment: bool = False     # audio: SpecAugment frequency and time masks (training only)
+    freq_masks: int = 2            # ... number of frequency masks,
+    freq_width: int = 8            # ... each up to this many mel bins wide,
+    time_masks: int = 2            # ... number of time masks,
+    time_width: int = 40           # ... each up to this many frames (and 20% of the utterance)
     threads: int = 0               # torch.set_num_threads; 0 leaves the default
     device: str = "auto"           # auto (cuda if present) | cpu | cuda
     amp: bool = False              # bf16 autocast (CUDA; on a CPU with AVX512-BF16/AMX 1.3-2.2x faster)
@@ -202,6 +212,7 @@ def _build(cls, d: dict, prefix: str):
 
 _CHOICES = {
     ("FeatureConfig", "modality"): ("image", "audio"),
+    ("FeatureConfig", "cmvn"): ("none", "global", "utterance"),
     ("AudioFeatures", "kind"): ("fbank", "mfcc"),
     ("ModelConfig", "frontend"): ("cnn", "stack", "none"),
     ("ModelConfig", "cell"): ("lstm", "peephole_lstm", "gru", "rnn"),

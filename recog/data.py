@@ -47,6 +47,7 @@ class UtteranceDataset(torch.utils.data.Dataset):
         cmvn: CMVN | None = None,
         augment: Callable | None = None,
         use_cache: bool = True,
+        feature_augment: Callable | None = None,
     ):
         self.utts = utts
         self.cfg = feat_cfg
@@ -54,6 +55,7 @@ class UtteranceDataset(torch.utils.data.Dataset):
         self.cmvn = cmvn
         self.augment = augment
         self.use_cache = use_cache
+        self.feature_augment = feature_augment  # applied after CMVN (SpecAugment)
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -65,6 +67,8 @@ class UtteranceDataset(torch.utils.data.Dataset):
             f = extract(u.path, self.cfg, augment=self.augment)
         if self.cmvn is not None:
             f = self.cmvn(f)
+        if self.feature_augment is not None:
+            f = self.feature_augment(f)
         return f
 
     def __getitem__(self, i: int) -> Example:
@@ -122,9 +126,13 @@ def filter_trainable(
 class BucketBatchSampler(torch.utils.data.Sampler):
     """Batches of similar length: sort by length, cut into batches, shuffle the batch order.
 
-    Deterministic for (seed, epoch); under DistributedDataParallel each rank takes every
-    ``world``-th batch (the batch count is trimmed to a multiple of ``world`` so ranks stay in
-    step).  ``start`` skips batches already done in an epoch, for exact resumption.
+    Deterministic for (seed, epoch).  Under DistributedDataParallel the batches are cut
+    ``world`` times as large (``batch_size`` and ``max_frames`` are per process) and each global
+    batch is split into ``world`` contiguous slices, rank r taking slice r.  So ``world``
+    processes with batch B see exactly the batches one process with batch ``world``·B sees, and
+    with the loss scaled by ``global_sizes`` (the train loop does) they follow the same
+    trajectory.  Global batches too small to give every rank an utterance are dropped.
+    ``start`` skips batches already done in an epoch, for exact resumption.
     """
 
     def __init__(
@@ -147,7 +155,20 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         self.epoch, self.start = epoch, start
 
     def batches(self) -> list[list[int]]:
+        """This rank's batches for the current epoch (all of them, ``start`` not applied)."""
+        return [g[self._slice(len(g))] for g in self.global_batches()]
+
+    def global_sizes(self) -> list[int]:
+        """Utterances in each global batch (all ranks together): the loss normaliser."""
+        return [len(g) for g in self.global_batches()]
+
+    def _slice(self, n: int) -> slice:
+        # contiguous, sizes differing by at most one: rank r gets [r*n//w, (r+1)*n//w)
+        return slice(self.rank * n // self.world, (self.rank + 1) * n // self.world)
+
+    def global_batches(self) -> list[list[int]]:
         rng = random.Random(self.seed * 100003 + self.epoch)
+        size, max_frames = self.batch_size * self.world, self.max_frames * self.world
         order = sorted(range(len(self.lengths)), key=lambda i: (self.lengths[i], i))
         if self.shuffle:
             # jitter within length ties/neighbourhoods so batches differ between epochs
@@ -155,8 +176,8 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         out, cur, longest = [], [], 0
         for i in order:
             longest_new = max(longest, self.lengths[i])
-            too_many = len(cur) >= self.batch_size
-            too_long = self.max_frames and cur and longest_new * (len(cur) + 1) > self.max_frames
+            too_many = len(cur) >= size
+            too_long = max_frames and cur and longest_new * (len(cur) + 1) > max_frames
             if cur and (too_many or too_long):
                 out.append(cur)
                 cur, longest_new = [], self.lengths[i]
@@ -166,12 +187,7 @@ class BucketBatchSampler(torch.utils.data.Sampler):
             out.append(cur)
         if self.shuffle:
             rng.shuffle(out)
-        if self.world > 1:
-            if len(out) < self.world:  # too few batches: repeat some so every rank gets one
-                out = (out * self.world)[: self.world]
-            out = out[: len(out) - len(out) % self.world]
-            out = out[self.rank :: self.world]
-        return out
+        return [b for b in out if len(b) >= self.world]
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self.batches()[self.start :])
@@ -207,10 +223,22 @@ def collate(examples: list[Example]) -> Batch:
     )
 
 
+def perturbed_copies(utts: list[Utterance], perturbations: list[str]) -> list[Utterance]:
+    """``utts`` followed by one copy per perturbation, with ids ``<perturbation>-<id>`` and the
+    perturbation named in the record (``extra["perturbation"]``), Kaldi's speed-perturbation
+    convention."""
+    out = list(utts)
+    for p in perturbations:
+        out += [Utterance(f"{p}-{u.id}", u.path, u.text, u.speaker, None, None, {**u.extra, "perturbation": p})
+                for u in utts]
+    return out
+
+
 def compute_features(utts: list[Utterance], cfg: FeatureConfig, out_dir, log=print, progress: bool = True):
-    """Write one .npy per utterance (float16 for images, float32 for audio); report and skip bad
-    files; return the records that succeeded, with ``feats`` and ``num_frames`` set.  Existing
-    complete outputs are reused, so an interrupted run resumes."""
+    """Write one .npy per utterance (float16 for images, float32 for audio), of the perturbed
+    audio for a record with ``extra["perturbation"]``; report and skip bad files; return the
+    records that succeeded, with ``feats`` and ``num_frames`` set.  Existing complete outputs are
+    reused, so an interrupted run resumes."""
     from pathlib import Path
 
     from tqdm import tqdm
@@ -225,7 +253,7 @@ def compute_features(utts: list[Utterance], cfg: FeatureConfig, out_dir, log=pri
             if dst.exists():
                 n = int(np.load(dst, mmap_mode="r").shape[0])
             else:
-                f = extract(u.path, cfg).astype(dtype)
+                f = extract(u.path, cfg, perturbation=u.extra.get("perturbation", "")).astype(dtype)
                 tmp = dst.with_suffix(".tmp.npy")
                 np.save(tmp, f)
                 tmp.replace(dst)

@@ -241,3 +241,28 @@ def per_utterance_report(report: ErrorReport) -> str:
 def distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
     """Plain edit distance (fast, via :mod:`editdistance`)."""
     return int(editdistance.eval(list(ref), list(hyp)))
+
+
+def group_table(report: ErrorReport, group_of: dict[str, str], title: str) -> str:
+    """Error rate per group of utterances (speaker, gender, age band ...) from ``report.per_utt``:
+    ``group utts ref_len errors err%`` rows, worst first, then the spread of the group rates
+    (mean, median, best, worst).  Utterances without a group fall under ``?``."""
+    tot: dict[str, list[int]] = {}
+    for uid, n, s, d, i in report.per_utt:
+        t = tot.setdefault(group_of.get(uid, "?"), [0, 0, 0])
+        t[0], t[1], t[2] = t[0] + 1, t[1] + n, t[2] + s + d + i
+    rows = sorted(tot.items(), key=lambda kv: (-_utt_rate(kv[1][1], kv[1][2]), kv[0]))
+    width = max([len(title)] + [len(g) for g in tot])
+    lines = [f"{title:<{width}} utts ref_len errors {report.name}%"]
+    lines += [f"{g:<{width}} {u:4d} {n:7d} {e:6d} {_utt_rate(n, e):6.2f}" for g, (u, n, e) in rows]
+    rates = sorted(_utt_rate(n, e) for _, n, e in tot.values())
+    if len(rates) > 2:
+        mid = (rates[(len(rates) - 1) // 2] + rates[len(rates) // 2]) / 2
+        lines.append(f"{len(rates)} {title}s: mean {sum(rates) / len(rates):.2f}, median {mid:.2f}, "
+                     f"best {rates[0]:.2f}, worst {rates[-1]:.2f}")
+    return "\n".join(lines)
+
+
+def age_band(age: int) -> str:
+    """Age bands of the per-speaker tables: children, teenagers, adults."""
+    return "child (<=12)" if age <= 12 else "teen (13-17)" if age <= 17 else "adult (18+)"

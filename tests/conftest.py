@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 from PIL import Image, ImageDraw, ImageFont
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "it", "is", "red", "sun", "hat"]
@@ -115,3 +117,46 @@ def prepare_corpus(corpus: Path, work: Path, overrides: list[str] | None = None)
                                 progress=False)
         write_manifest(work / "feats" / split / "manifest.jsonl", utts)
     return cfg
+
+
+KALDI_LEXICON = """WE\tW IY1
+CALL\tK AO1 L
+CALL\tK AA1 L
+IT\tIH1 T
+BEAR\tB EH1 R
+ZERO\tZ IH1 R OW0
+"""
+
+
+def write_noise_wav(path: Path, seconds: float, sr: int = 16000, seed: int = 0):
+    """A 16-bit WAV of uniform noise; returns the samples as read back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x = np.random.default_rng(seed).uniform(-0.5, 0.5, int(seconds * sr)).astype(np.float32)
+    sf.write(str(path), x, sr, subtype="PCM_16")
+    return sf.read(str(path), dtype="float32")[0]
+
+
+def make_kaldi_corpus(root: Path) -> Path:
+    """speechocean762's layout: <root>/{train,test}/ Kaldi data dirs whose wav.scp paths are relative
+    to <root>, audio in WAVE/SPEAKER<spk>/, resource/lexicon.txt; 4 train and 1 test speakers with
+    gender and age, 2 utterances each (1 s of noise: for plumbing, not for learning)."""
+    for split, spks in (("train", [("0001", "m", 6), ("0002", "f", 30), ("0003", "f", 8), ("0004", "m", 40)]),
+                        ("test", [("0009", "f", 25)])):
+        d = root / split
+        d.mkdir(parents=True)
+        wav, text, u2s = [], [], []
+        for k, (spk, _, _) in enumerate(spks):
+            for j, words in enumerate(["WE CALL IT BEAR", "ZERO"]):
+                uid = f"{spk}{j:04d}"
+                write_noise_wav(root / "WAVE" / f"SPEAKER{spk}" / f"{uid}.WAV", 1.0, seed=k * 10 + j)
+                wav.append(f"{uid}\tWAVE/SPEAKER{spk}/{uid}.WAV")
+                text.append(f"{uid}\t{words}")
+                u2s.append(f"{uid} {spk}")
+        (d / "wav.scp").write_text("\n".join(wav) + "\n")
+        (d / "text").write_text("\n".join(text) + "\n")
+        (d / "utt2spk").write_text("\n".join(u2s) + "\n")
+        (d / "spk2gender").write_text("".join(f"{s} {g}\n" for s, g, _ in spks))
+        (d / "spk2age").write_text("".join(f"{s} {a}\n" for s, _, a in spks))
+    (root / "resource").mkdir()
+    (root / "resource" / "lexicon.txt").write_text(KALDI_LEXICON)
+    return root

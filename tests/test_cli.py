@@ -216,3 +216,57 @@ def test_score_into_a_closed_pipe_stops_quietly(tmp_path):
         os.close(w)
     assert p.returncode == 141, p.stderr
     assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+
+
+def test_score_per_speaker_gender_and_age(tmp_path, capsys):
+    (tmp_path / "ref").write_text("u1 a b c d\nu2 a b\nu3 a b c d\nu4 a\n")
+    (tmp_path / "hyp").write_text("u1 a b c d\nu2 a x\nu3 b c\nu4 a\n")
+    d = tmp_path / "spk"
+    d.mkdir()
+    (d / "utt2spk").write_text("u1 s1\nu2 s1\nu3 s2\nu4 s3\n")
+    (d / "spk2gender").write_text("s1 f\ns2 m\ns3 m\n")
+    (d / "spk2age").write_text("s1 7\ns2 30\ns3 15\n")
+    assert main(["score", str(tmp_path / "ref"), str(tmp_path / "hyp"), "--unit", "phone", "--per-spk", str(d)]) == 0
+    rows = {" ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
+    # s1: 1 error in 6; s2: 2 deletions in 4; s3: none
+    assert {"s2 1 4 2 50.00", "s1 2 6 1 16.67", "s3 1 1 0 0.00"} <= rows
+    assert "3 speakers: mean 22.22, median 16.67, best 0.00, worst 50.00" in rows
+    assert {"m 2 5 2 40.00", "f 2 6 1 16.67"} <= rows
+    assert {"child (<=12) 2 6 1 16.67", "adult (18+) 1 4 2 50.00", "teen (13-17) 1 1 0 0.00"} <= rows
+    assert main(["score", str(tmp_path / "ref"), str(tmp_path / "hyp"), "--per-spk", str(tmp_path)]) == 2
+    assert "utt2spk: not found" in capsys.readouterr().err
+
+
+def test_align_writes_praat_textgrids_with_words_that_read_back(tmp_path, capsys):
+    import soundfile as sf
+
+    from data_prep.textgrid import read_textgrid
+    from recog.manifest import Utterance, write_manifest
+
+    cfg = Config.load(None, ["features.modality=audio", "model.frontend=stack", "model.stack=2", "model.subsample=2",
+                             "model.hidden=16", "model.layers=1"])
+    symbols = SymbolTable.from_texts(["aa b k"], unit="phone")
+    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), tmp_path / "m.pt")
+    t = np.arange(16000) / 16000
+    sf.write(tmp_path / "u1.wav", 0.3 * np.sin(2 * np.pi * 300 * t), 16000)
+    write_manifest(tmp_path / "d" / "manifest.jsonl", [
+        Utterance("u1", str(tmp_path / "u1.wav"), "aa b k", extra={"words": "AB \"K\""}),
+        Utterance("u2", str(tmp_path / "u1.wav"), "aa b k", extra={"words": "BA K"})])
+    (tmp_path / "lex.txt").write_text('AB AA1 B\n"K" K\nBA B AA1\n')
+    assert main(["align", "--model", str(tmp_path / "m.pt"), "--data", str(tmp_path / "d"), "--out",
+                 str(tmp_path / "ali"), "--textgrid", "--lexicon", str(tmp_path / "lex.txt")]) == 0
+    assert "1 utterances have no words tier" in capsys.readouterr().err
+    text = (tmp_path / "ali" / "u1.TextGrid").read_text()
+    assert text.startswith('File type = "ooTextFile"\nObject class = "TextGrid"\n') and '"""K"""' in text
+    tg = read_textgrid(tmp_path / "ali" / "u1.TextGrid")
+    assert tg.names == ["words", "phones"]
+    ctm = read_ctm(tmp_path / "ali" / "hyp.ctm")["u1"]
+    phones = [(i.xmin, i.xmax, i.text) for i in tg.tier("phones").intervals if i.text]
+    assert phones == [(round(s.start, 4), round(s.end, 4), s.symbol) for s in ctm]
+    words = [(i.xmin, i.xmax, i.text) for i in tg.tier("words").intervals if i.text]
+    assert words == [(phones[0][0], phones[1][1], "AB"), (phones[2][0], phones[2][1], '"K"')]
+    for tier in tg.tiers:  # intervals tile the whole file, as Praat requires
+        iv = tier.intervals
+        assert iv[0].xmin == 0 and iv[-1].xmax == tg.xmax
+        assert all(a.xmax == b.xmin for a, b in zip(iv, iv[1:]))
+    assert read_textgrid(tmp_path / "ali" / "u2.TextGrid").names == ["phones"]

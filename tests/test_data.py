@@ -129,7 +129,7 @@ def test_sampler_resume_mid_epoch():
 
 
 @pytest.mark.parametrize("n", [53, 8])
-def test_sampler_two_ranks(n):
+def test_sampler_two_ranks_split_the_single_process_batches_of_twice_the_size(n):
     lengths = _lengths(n)
     ranks = []
     for rank in range(2):
@@ -141,12 +141,19 @@ def test_sampler_two_ranks(n):
     assert len(r0) == len(r1) > 0
     i0, i1 = {i for b in r0 for i in b}, {i for b in r1 for i in b}
     assert not i0 & i1
-    # together they are the single-process epoch minus at most the one trimmed batch
-    single = BucketBatchSampler(lengths, batch_size=4, seed=5)
+    # batch k of rank 0 + batch k of rank 1 = batch k of one process with batch 8
+    single = BucketBatchSampler(lengths, batch_size=8, seed=5)
     single.set_epoch(2)
-    all_batches = list(single)
-    assert len(r0) + len(r1) == len(all_batches) - len(all_batches) % 2
-    assert sorted(r0 + r1) == sorted(all_batches[: len(r0) + len(r1)])
+    assert [a + b for a, b in zip(r0, r1)] == list(single)
+    assert single.global_sizes() == s.global_sizes() == [len(a) + len(b) for a, b in zip(r0, r1)]
+    assert all(abs(len(a) - len(b)) <= 1 for a, b in zip(r0, r1))
+
+
+def test_sampler_max_frames_is_per_process():
+    lengths = _lengths(40)
+    two = [BucketBatchSampler(lengths, batch_size=99, max_frames=300, seed=1, rank=r, world=2) for r in range(2)]
+    one = BucketBatchSampler(lengths, batch_size=99, max_frames=600, seed=1)
+    assert [a + b for a, b in zip(*(s.batches() for s in two))] == one.batches()
 
 
 # ---- collate and dataset ----------------------------------------------------------------------
@@ -184,8 +191,9 @@ def test_dataset_reads_cache_applies_cmvn_and_encodes(tmp_path):
     assert ex.labels == st.encode("b a") == [st.index["b"], st.index["<space>"], st.index["a"]]
 
 
-def test_sampler_gives_every_rank_a_batch_when_batches_are_few():
+def test_sampler_gives_every_rank_a_share_of_a_small_batch():
     from recog.data import BucketBatchSampler
 
     per_rank = [BucketBatchSampler([5, 6, 7], batch_size=8, rank=r, world=2).batches() for r in range(2)]
     assert [len(b) for b in per_rank] == [1, 1]
+    assert sorted(per_rank[0][0] + per_rank[1][0]) == [0, 1, 2]

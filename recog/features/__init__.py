@@ -30,14 +30,15 @@ def modality_of(path: str | Path) -> str | None:
     return None
 
 
-def extract(path: str | Path, cfg: FeatureConfig, augment=None) -> np.ndarray:
+def extract(path: str | Path, cfg: FeatureConfig, augment=None, perturbation: str = "") -> np.ndarray:
+    """``augment``: an image augmenter; ``perturbation``: a waveform perturbation of audio."""
     if cfg.modality == "image":
         from .image import image_features
 
         return image_features(path, cfg.image, augment=augment)
     from .audio import audio_features
 
-    return audio_features(path, cfg.audio)
+    return audio_features(path, cfg.audio, perturbation)
 
 
 def feature_dim(cfg: FeatureConfig) -> int:

@@ -70,10 +70,15 @@ def waveform_features(wav: torch.Tensor, cfg: AudioFeatures) -> np.ndarray:
     return feats.numpy().astype(np.float32)
 
 
-def audio_features(path: str | Path, cfg: AudioFeatures) -> np.ndarray:
+def audio_features(path: str | Path, cfg: AudioFeatures, perturbation: str = "") -> np.ndarray:
+    """Features of an audio file, optionally of a perturbed copy (``spec_augment.perturb``)."""
     from . import FeatureError
 
     wav = load_audio(path, cfg.sample_rate)
+    if perturbation:
+        from .spec_augment import perturb
+
+        wav = perturb(wav, cfg.sample_rate, perturbation)
     try:
         return waveform_features(wav, cfg)
     except FeatureError as e:

@@ -1,4 +1,12 @@
-"""Global mean/variance normalisation statistics, accumulated over training features."""
+"""Mean/variance normalisation of features (``features.cmvn``).
+
+* ``global``: one mean and standard deviation per dimension, accumulated over the training
+  features (``CMVN``, stored in the model).  Carries the training speakers' and channels' average
+  into every input: a new voice or microphone stays shifted.
+* ``utterance``: every input normalised by its own statistics (``UtteranceCMVN``), so a constant
+  channel or vocal-tract offset in the log spectrum is removed, x' = (x - mean_t x) / std_t x.
+* ``none``.
+"""
 
 from __future__ import annotations
 
@@ -43,3 +51,29 @@ class CMVN:
     @classmethod
     def from_state(cls, d: dict) -> "CMVN":
         return cls(np.asarray(d["mean"]), np.asarray(d["std"]))
+
+
+class UtteranceCMVN:
+    """Per-utterance mean and variance normalisation: needs no statistics, so ``state()`` is None."""
+
+    def __call__(self, f: np.ndarray) -> np.ndarray:
+        f = f.astype(np.float32, copy=False)
+        mean = f.mean(0)
+        std = np.sqrt(np.maximum((f.astype(np.float64) ** 2).mean(0) - mean.astype(np.float64) ** 2, 0))
+        return (f - mean) / np.maximum(std, 1e-5).astype(np.float32)
+
+    def state(self) -> None:
+        return None
+
+
+CMVN_MODES = ("none", "global", "utterance")
+
+
+def normaliser(mode: str, stats: dict | None):
+    """The normaliser a model uses: per-utterance, its global statistics (whenever it has
+    them), or none."""
+    if mode == "utterance":
+        return UtteranceCMVN()
+    if stats is not None:
+        return CMVN.from_state(stats)
+    return None
