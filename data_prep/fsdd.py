@@ -155,7 +155,7 @@ def prepare_fsdd(corpus: Path, out: Path, test_speakers: str | list[str] | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m data_prep.fsdd", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="recog prep fsdd", description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="FSDD folder (with flac/ or recordings/)")
     ap.add_argument("--out", type=Path, required=True, help="output directory (train/ valid/ test/ + tokens.txt)")
     ap.add_argument("--test-speakers", help="comma-separated test speakers (default: alphabetically last)")

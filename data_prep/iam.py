@@ -236,7 +236,7 @@ def _split_arg(s: str) -> tuple[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m data_prep.iam", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="recog prep iam", description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="IAM root (holds ascii/ and lines/)")
     ap.add_argument("--out", type=Path, required=True, help="output directory (one subfolder per split)")
     ap.add_argument("--train", type=Path, help="train list (line or form ids), e.g. trainset.txt")

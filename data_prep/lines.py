@@ -29,7 +29,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from recog.manifest import Utterance
+from recog.manifest import Utterance, read_lines
 
 from .common import IMAGE_EXTS, Reporter, normalize_text, write_all
 
@@ -68,11 +68,10 @@ def line_id(name: str) -> str:
 def read_list(path: Path) -> list[str]:
     """Ids of a split list (blank lines and ``#`` comments skipped), in file order."""
     ids = []
-    with open(path, encoding="utf-8-sig") as f:
-        for line in f:
-            entry = line.strip()
-            if entry and not entry.startswith("#"):
-                ids.append(line_id(entry))
+    for line in read_lines(path):
+        entry = line.strip()
+        if entry and not entry.startswith("#"):
+            ids.append(line_id(entry))
     return ids
 
 
@@ -211,7 +210,7 @@ def prepare_lines(corpus: Path, out: Path, splits: dict[str, Path] | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m data_prep.lines", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="recog prep lines", description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="folder of line images + .gt.txt (or its parent with lines/)")
     ap.add_argument("--out", type=Path, required=True, help="output directory (one subfolder per split)")
     ap.add_argument("--train", type=Path, help="train list (default: train.lst in corpus or its parent)")

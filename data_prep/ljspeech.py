@@ -198,7 +198,7 @@ def prepare_ljspeech(corpus: Path, out: Path, map_path: Path | None = None, keep
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m data_prep.ljspeech", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="recog prep ljspeech", description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="folder with flac/ (or wavs/) and TextGrid/")
     ap.add_argument("--out", type=Path, required=True, help="output directory (train/ valid/ test/ + tokens.txt)")
     ap.add_argument("--textgrids", type=Path, help="TextGrid folder (default: corpus/TextGrid)")

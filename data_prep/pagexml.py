@@ -124,14 +124,14 @@ def read_page(xml_path: Path) -> tuple[str, list[ET.Element]]:
     Raises ValueError when the file does not parse or is not PAGE."""
     try:
         root = ET.parse(xml_path).getroot()
-    except (ET.ParseError, OSError) as e:
-        raise ValueError(f"not readable XML ({e})") from None
+    except (ET.ParseError, OSError, LookupError, ValueError) as e:  # LookupError: an unknown declared encoding
+        raise ValueError(f"{xml_path}: not readable XML ({e})") from None
     page = next(_iter(root, "Page"), None)
     if page is None:
-        raise ValueError("no PAGE <Page> element (not a PAGE-XML file?)")
+        raise ValueError(f"{xml_path}: no PAGE <Page> element (not a PAGE-XML file?)")
     image = page.get("imageFilename")
     if not image:
-        raise ValueError("<Page> has no imageFilename")
+        raise ValueError(f"{xml_path}: <Page> has no imageFilename")
     return image, list(_iter(page, "TextLine"))
 
 
@@ -236,7 +236,7 @@ def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: in
             try:
                 image_name, elements = read_page(xml_path)
             except ValueError as e:
-                rep.warn("bad xml", f"{xml_path}: {e}; skipped")
+                rep.warn("bad xml", f"{e}; skipped")
                 continue
             image_path = find_image(xml_path, image_name)
             if image_path is None:
@@ -310,7 +310,7 @@ def _fractions(s: str) -> tuple[float, float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m data_prep.pagexml", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="recog prep pagexml", description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=Path, nargs="+", required=True, help="PAGE-XML files or folders (searched recursively)")
     ap.add_argument("--out", type=Path, required=True, help="output folder: lines/ and the split lists")
     ap.add_argument("--prefix", default="", help="prepended to every line id, e.g. jdh_")

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from recog.manifest import Utterance, write_text
+from recog.manifest import Utterance, read_lines, write_text
 from recog.phones import TARGETS, PhoneMap, PhoneMapError, data_path, load_phone_map
 
 from .common import Reporter, normalize_text, write_all
@@ -112,17 +112,16 @@ def read_phn(path: str | Path) -> list[tuple[int, int, str]]:
 
     Raises ValueError naming the file and line for a malformed line."""
     segs = []
-    with open(path, encoding="ascii", errors="strict") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
-                raise ValueError(f"{path}:{lineno}: expected '<start> <end> <label>', got {line.strip()!r}")
-            start, end = int(parts[0]), int(parts[1])
-            if end < start:
-                raise ValueError(f"{path}:{lineno}: end {end} before start {start}")
-            segs.append((start, end, parts[2]))
+    for lineno, line in enumerate(read_lines(path, "ascii"), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+            raise ValueError(f"{path}:{lineno}: expected '<start> <end> <label>', got {line.strip()!r}")
+        start, end = int(parts[0]), int(parts[1])
+        if end < start:
+            raise ValueError(f"{path}:{lineno}: end {end} before start {start}")
+        segs.append((start, end, parts[2]))
     if not segs:
         raise ValueError(f"{path}: no segments")
     return segs
@@ -320,7 +319,7 @@ def prepare_timit(corpus: Path, out: Path, phones: int = 61,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m data_prep.timit", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="recog prep timit", description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="TIMIT root (holding TRAIN/ and TEST/)")
     ap.add_argument("--out", type=Path, required=True, help="output directory (train/ dev/ test/ + tokens.txt)")
     ap.add_argument("--phones", type=int, choices=TARGETS, default=61,

@@ -47,19 +47,36 @@ def model_dict(model: CTCModel, cfg: Config, symbols: SymbolTable, cmvn: CMVN | 
 def load_file(path: str | Path) -> dict:
     path = Path(path)
     if path.is_dir():
-        for name in ("model.pt", "best.pt", "last.pt"):
-            if (path / name).exists():
-                path = path / name
-                break
+        found = [path / n for n in ("model.pt", "best.pt", "last.pt") if (path / n).is_file()]
+        if not found:
+            raise ValueError(f"{path}: not a recog model: the folder holds no model.pt, best.pt or last.pt")
+        path = found[0]
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: model file not found")
     try:
+        # weights_only: a pickle that would construct or call anything is refused, never run
         d = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: model file not found") from None
-    except Exception as e:  # noqa: BLE001 - torch raises many kinds on corrupt files
-        raise ValueError(f"{path}: not a loadable recog model ({type(e).__name__}: {e})") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds on foreign or corrupt files
+        raise ValueError(f"{path}: not a recog model: {_why_not_loadable(path, e)}") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a recog model file (format {d.get('format') if isinstance(d, dict) else None!r})")
+        got = d.get("format") if isinstance(d, dict) else type(d).__name__
+        raise ValueError(f"{path}: not a recog model: a PyTorch file without the {FORMAT} format tag ({got!r})")
     return d
+
+
+def _why_not_loadable(path: Path, e: Exception) -> str:
+    """One line on what the file is instead, from its first bytes and torch's error."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if head.lstrip().startswith(b"\\data\\"):
+        return "an ARPA language model (pass it with --lm)"
+    if head[:2] == b"\x1f\x8b":
+        return "a gzip file (a compressed ARPA LM? pass it with --lm)"
+    if type(e).__name__ == "UnpicklingError" and "weights_only" in str(e).lower():
+        return "a pickle holding more than plain weights (refused without running it)"
+    if head[:2] == b"PK" or head[:1] == b"\x80":
+        return f"a damaged or foreign PyTorch/pickle file ({type(e).__name__})"
+    return "not a PyTorch file" + (" (it is text)" if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head) else "")
 
 
 def keep_epoch_weights(exp: str | Path, epoch: int, keep: int) -> Path:

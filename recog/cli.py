@@ -235,11 +235,16 @@ def _boundary_line(r: dict) -> str:
     return f"boundaries within {within} ({r['boundaries']} boundaries, {r['utterances']} utterances)"
 
 
+def _problem(message: str) -> None:
+    """An input that could not be used ("error: ...") or was odd ("warning: ..."), on stderr."""
+    print(message if message.startswith("warning: ") else f"error: {message}", file=sys.stderr)
+
+
 def cmd_decode(args) -> int:
     tr = _transcriber(args)
     utts = tr.read_manifest(args.data)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    results, errors = tr.transcribe_manifest(utts, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
+    results, errors = tr.transcribe_manifest(utts, on_error=_problem)
     _print_results(results, tr.lm.symbols, args.format, out)
     if errors:
         print(f"{len(errors)} record(s) could not be decoded (see above)", file=sys.stderr)
@@ -247,14 +252,19 @@ def cmd_decode(args) -> int:
 
 
 def cmd_transcribe(args) -> int:
-    from .infer import collect_inputs
+    from .infer import collect_inputs, input_ids
 
+    if not args.inputs and not args.files_from:
+        raise ValueError("no inputs: give image or audio files or folders, or --files-from LIST")
     tr = _transcriber(args)
     paths, errors = collect_inputs(args.inputs, args.files_from, tr.modality)
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
+    if not paths:
+        raise ValueError(f"no {tr.modality} files to transcribe in {', '.join(args.inputs) or args.files_from}")
+    ids = input_ids(paths, args.inputs, args.relative_ids)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    results, bad = tr.transcribe_files(paths, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
+    results, bad = tr.transcribe_files(paths, on_error=_problem, ids=ids)
     _print_results(results, tr.lm.symbols, args.format, out)
     if args.ref:
         from .manifest import read_text
@@ -290,10 +300,11 @@ def cmd_score(args) -> int:
 
         refs = {k: fold_text(v, args.fold) for k, v in refs.items()}
         hyps = {k: fold_text(v, args.fold) for k, v in hyps.items()}
+    if refs and not set(refs) & set(hyps):
+        raise ValueError(f"no id of {args.hyp} is in {args.ref} (reference ids such as {next(iter(refs))!r}"
+                         + (f", hypothesis ids such as {next(iter(hyps))!r})" if hyps else "; no hypotheses)"))
     rep = score(refs, hyps, args.unit)
-    print(rep.format(top_confusions=args.confusions))
-    if rep.missing:
-        print(f"warning: {len(rep.missing)} reference ids have no hypothesis (counted as deletions)", file=sys.stderr)
+    print(rep.format(top_confusions=args.confusions))  # says how many hypotheses are missing, if any
     if args.per_utt:
         Path(args.per_utt).write_text(per_utterance_report(rep) + "\n")
     if args.per_spk:
@@ -356,8 +367,8 @@ def cmd_package(args) -> int:
 
 
 def _add_decode_args(s: argparse.ArgumentParser, tune: bool = False) -> None:
-    s.add_argument("--beam", type=int, default=25 if tune else 0, help="prefix beam search with this beam (0: greedy)")
-    s.add_argument("--batch-size", type=int, default=8)
+    s.add_argument("--beam", type=_int_at_least(0), default=25 if tune else 0, help="prefix beam search with this beam (0: greedy)")
+    s.add_argument("--batch-size", type=_int_at_least(1), default=8)
     s.add_argument("--lm", help="ARPA n-gram LM for shallow fusion (needs --beam)")
     s.add_argument("--lm-unit", choices=["token", "word"], default="token",
                    help="token: the LM is over the model's symbols (characters incl. <space>, or phones); "
@@ -366,12 +377,49 @@ def _add_decode_args(s: argparse.ArgumentParser, tune: bool = False) -> None:
     if not tune:
         s.add_argument("--alpha", type=float, default=0.5, help="LM weight")
         s.add_argument("--beta", type=float, default=0.0, help="insertion bonus per LM unit")
-        s.add_argument("--nbest", type=int, default=1, help="n-best list size (text: <id>-<k> lines)")
+        s.add_argument("--nbest", type=_int_at_least(1), default=1, help="n-best list size (text: <id>-<k> lines)")
+
+
+def _int_at_least(low: int):
+    def parse(v: str) -> int:
+        try:
+            n = int(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{v!r} is not an integer") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"{n} is below {low}")
+        return n
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a misspelled option."""
+
+    def error(self, message: str):
+        import difflib
+
+        if message.startswith("unrecognized arguments:"):
+            argv = getattr(self, "argv", None) or sys.argv[1:]
+            verb = next((a for a in argv if not a.startswith("-")), None)
+            known = [o for p in self._parsers(verb) for a in p._actions for o in a.option_strings]
+            for bad in message.split(":", 1)[1].split():
+                close = difflib.get_close_matches(bad.split("=")[0], known, n=1)
+                if close:
+                    message += f" (did you mean {close[0]}?)"
+        super().error(message)
+
+    def _parsers(self, verb: str | None) -> list[argparse.ArgumentParser]:
+        """This parser and the one of ``verb`` (where the misspelled option belongs)."""
+        subs = [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+        return [self] + [sp.choices[verb] for sp in subs if verb in sp.choices]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="recog", description="BiLSTM-CTC speech and handwriting recognition")
-    sub = p.add_subparsers(dest="verb", required=True)
+    from . import __version__
+
+    p = _Parser(prog="recog", description="BiLSTM-CTC speech and handwriting recognition")
+    p.add_argument("--version", action="version", version=f"recog {__version__}")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
 
     s = sub.add_parser("prep", help="read a corpus into data/<set>/{manifest.jsonl,text} and tokens.txt")
     s.add_argument("kind", choices=PREP_KINDS, help="lines: images + .gt.txt; pagexml: cut PAGE-XML pages into "
@@ -393,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="train a model; rerunning resumes from the last checkpoint")
     s.add_argument("--train", required=True, help="training manifest (with cached features)")
     s.add_argument("--valid", required=True, help="dev manifest for early stopping")
-    s.add_argument("--tokens", help="tokens.txt (default: ../tokens.txt of the train folder)")
+    s.add_argument("--tokens", help="tokens.txt (default: the first of tokens.txt in the train folder, in its "
+                   "parent, or ../../data/tokens.txt: the recipes' data/ beside feats/)")
     s.add_argument("--cmvn", help="cmvn.pt (default: next to the train manifest)")
     s.add_argument("--exp", required=True, help="experiment folder")
     s.add_argument("--init", help="initialise the encoder from this model")
@@ -413,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--files-from", help="a file listing input paths, one per line")
             s.add_argument("--ref", help="Kaldi text of references: print the error rate at the end")
             s.add_argument("--only-decoded", action="store_true", help="with --ref: score only ids that were transcribed")
+            s.add_argument("--relative-ids", action="store_true",
+                           help="ids are paths relative to the input folder (a/line, b/line), not file stems; "
+                                "without it two inputs with the same stem are an error")
         _add_decode_args(s)
         s.add_argument("--format", choices=["text", "json"], default="text")
         s.add_argument("--out", help="write here instead of stdout")
@@ -469,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, help="manifest.jsonl or its folder")
     s.add_argument("--out", required=True, help="folder for the kept manifest.jsonl, text and rejected.tsv")
     s.add_argument("--max-er", type=float, required=True, help="utterance error rate (per cent) to keep at most")
-    s.add_argument("--batch-size", type=int, default=16)
+    s.add_argument("--batch-size", type=_int_at_least(1), default=16)
     s.set_defaults(func=cmd_filter)
 
     s = sub.add_parser("package", help="turn a checkpoint into a self-describing model file")
@@ -482,7 +534,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    parser.argv = argv
+    args = parser.parse_args(argv)
+    out = getattr(args, "out", None)
+    if out and args.verb != "prep":  # every verb's --out may name a folder that does not exist yet
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
     from .config import ConfigError
     from .manifest import ManifestError
     from .train import ExperimentBusy

@@ -136,12 +136,42 @@ class Config:
                 raise ConfigError(f"{path}: not valid YAML: {e}") from None
             if not isinstance(d, dict):
                 raise ConfigError(f"{path}: top level must be a mapping")
-        for ov in overrides or []:
-            apply_override(d, ov)
         try:
-            return cls.from_dict(d)
+            base = cls.from_dict(d)
         except ConfigError as e:
             raise ConfigError(f"{path or 'config'}: {e}") from None
+        for ov in overrides or []:
+            check_override_key(cls, ov)
+            apply_override(d, ov)
+        try:
+            return cls.from_dict(d) if overrides else base
+        except ConfigError as e:
+            raise ConfigError(f"command line override: {e}") from None
+
+
+def known_keys(cls, prefix: str = "") -> list[str]:
+    """Every dotted key of a config class (``train.lr``, ``features.audio.kind`` ...)."""
+    out = []
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        key = f"{prefix}{f.name}"
+        out += known_keys(hints[f.name], key + ".") if is_dataclass(hints[f.name]) else [key]
+    return out
+
+
+def check_override_key(cls, override: str) -> None:
+    """A command-line ``key=value`` must name a known key: ConfigError with the nearest one."""
+    import difflib
+
+    key = override.split("=", 1)[0].strip()
+    if "=" not in override:
+        raise ConfigError(f"command line override {override!r} must look like key.sub=value")
+    keys = known_keys(cls)
+    if key in keys or any(k.startswith(key + ".") for k in keys):
+        return
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+    raise ConfigError(f"command line override {override!r}: unknown key {key}"
+                      + (f"; did you mean {close[0]}?" if close else ""))
 
 
 def apply_override(d: dict, override: str) -> None:

@@ -12,7 +12,7 @@ from .checkpoint import load_model
 from .data import Example, collate
 from .decode import greedy_batch, prefix_beam_search
 from .decode.types import Hypothesis
-from .features import FeatureError, extract, modality_of
+from .features import FeatureError, NoContent, check_content, extract, modality_of
 from .features.cache import check_settings, load_cached
 from .manifest import Utterance, read_manifest
 
@@ -42,12 +42,32 @@ def collect_inputs(inputs: list[str], files_from: str | None, modality: str) -> 
             if m is None:
                 errors.append(f"{p}: unsupported file type {p.suffix!r}")
             elif m != modality:
-                errors.append(f"{p}: a {m} file, but the model reads {modality}")
+                errors.append(f"{p}: {'an' if m[0] in 'aeiou' else 'a'} {m} file, but the model reads {modality}")
             else:
                 paths.append(p)
         else:
             errors.append(f"{p}: no such file or folder")
     return sorted(set(paths), key=lambda q: str(q)), errors
+
+
+def input_ids(paths: list[Path], inputs: list[str], relative: bool = False) -> list[str]:
+    """Utterance ids of input files: the file stem, or with ``relative`` the path below the input
+    folder it was found in, without its suffix.  Whitespace becomes ``_`` (Kaldi ``text`` files
+    split on it).  Two inputs with one id are an error naming both."""
+    roots = [Path(i) for i in inputs if Path(i).is_dir()]
+    ids, seen = [], {}
+    for p in paths:
+        uid = p.stem
+        if relative:
+            root = next((r for r in roots if r in p.parents), None)
+            uid = str(p.relative_to(root).with_suffix("")) if root else p.stem
+        uid = "_".join(uid.split())
+        if uid in seen:
+            raise ValueError(f"{seen[uid]} and {p} would both have the id {uid!r}"
+                             + ("" if relative else "; rename one, or use --relative-ids"))
+        seen[uid] = p
+        ids.append(uid)
+    return ids
 
 
 def make_scorer(lm_path: str | Path, lm_unit: str, symbols, lexicon: str | Path | None = None):
@@ -66,6 +86,10 @@ def make_scorer(lm_path: str | Path, lm_unit: str, symbols, lexicon: str | Path 
         return WordLMScorer(lm, words)
     if lexicon:
         raise ValueError("--lexicon applies to word LMs (--lm-unit word)")
+    foreign = sorted(lm.vocab - set(symbols.symbols) - {"<s>", "</s>", "<unk>"})
+    if foreign:
+        shown = " ".join(foreign[:20]) + (f" ... ({len(foreign)} in all)" if len(foreign) > 20 else "")
+        raise ValueError(f"{lm_path}: the LM is over other symbols than the model's; not in the model: {shown}")
     return CharLMScorer(lm)
 
 
@@ -91,6 +115,7 @@ class Transcriber:
             self.frame_shift = self.cfg.features.audio.frame_shift_ms / 1000 * 1000 / max(1, sub)
 
     def _features(self, path: str | Path):
+        check_content(path, self.modality)
         f = extract(path, self.cfg.features)
         if self.lm.cmvn is not None:
             f = self.lm.cmvn(f)
@@ -119,6 +144,9 @@ class Transcriber:
                                   beta=self.beta, symbols=self.lm.symbols.symbols if self.scorer else None)
 
     def _run(self, items: list[tuple[str, Callable[[], torch.Tensor], str]], on_error) -> tuple[list[Result], list[str]]:
+        """Results (in input order within each batch) and errors; a NoContent input gets an empty
+        result and a warning (``self.warnings``, and ``on_error("warning: ...")``)."""
+        self.warnings: list[str] = []
         results: list[Result] = []
         errors: list[str] = []
         pending: list[Example] = []
@@ -135,6 +163,13 @@ class Transcriber:
                 feats = get()
                 if feats.shape[0] < 1 or int(self.lm.model.output_lengths(torch.tensor([feats.shape[0]]))[0]) < 1:
                     raise FeatureError(f"{name}: too short to transcribe ({feats.shape[0]} frames)")
+            except NoContent as e:
+                self.warnings.append(str(e))
+                if on_error:
+                    on_error(f"warning: {e}")
+                empty = Hypothesis([], 0.0)
+                results.append((uid, empty, self.frame_shift, [empty]))
+                continue
             except FeatureError as e:
                 errors.append(str(e))
                 if on_error:
@@ -146,8 +181,10 @@ class Transcriber:
         flush()
         return results, errors
 
-    def transcribe_files(self, paths: list[Path], on_error=None) -> tuple[list[Result], list[str]]:
-        items = [(Path(p).stem, (lambda p=p: self._features(p)), str(p)) for p in paths]
+    def transcribe_files(self, paths: list[Path], on_error=None, ids: list[str] | None = None
+                         ) -> tuple[list[Result], list[str]]:
+        ids = ids or input_ids(paths, [])
+        items = [(uid, (lambda p=p: self._features(p)), str(p)) for uid, p in zip(ids, paths)]
         return self._run(items, on_error)
 
     def read_manifest(self, path: str | Path) -> list[Utterance]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .manifest import read_lines
 from .phones import data_path
 
 DEFAULT_MAP = "arpabet_to_timit39.map"
@@ -62,14 +63,13 @@ def map_phone(phone: str, table: dict[str, str]) -> str | None:
 def read_lexicon(path: Path) -> dict[str, list[str]]:
     """WORD -> first pronunciation (upper-case keys).  Raises ValueError naming file and line."""
     lex: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts or line.startswith(";;;"):
-                continue
-            if len(parts) < 2:
-                raise ValueError(f"{path}:{lineno}: a lexicon line needs a word and at least one phone")
-            lex.setdefault(parts[0].upper(), parts[1:])
+    for lineno, line in enumerate(read_lines(path), 1):
+        parts = line.split()
+        if not parts or line.startswith(";;;"):
+            continue
+        if len(parts) < 2:
+            raise ValueError(f"{path}:{lineno}: a lexicon line needs a word and at least one phone")
+        lex.setdefault(parts[0].upper(), parts[1:])
     if not lex:
         raise ValueError(f"{path}: empty lexicon")
     return lex

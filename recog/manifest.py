@@ -42,10 +42,39 @@ class Utterance:
 _FIELDS = {"id", "path", "text", "speaker", "feats", "num_frames"}
 
 
+def read_lines(path: str | os.PathLike, encoding: str = "utf-8-sig") -> list[str]:
+    """A text file's lines (without line ends).  ManifestError naming the file and the offending
+    byte when it is not text in ``encoding``; the reader's own errors name file and line after."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ManifestError(f"{path}: not {encoding.replace('-sig', '')} text (byte {data[e.start]:#04x} at "
+                            f"offset {e.start}, line {line})") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def _resolve(base: Path, p: str | None) -> str | None:
     if p is None or os.path.isabs(p):
         return p
     return str((base / p).resolve())
+
+
+def _bad_fields(d: dict) -> str:
+    """What is wrong with a record's field types ("" when nothing)."""
+    if not isinstance(d["id"], (str, int)) or isinstance(d["id"], bool) or not str(d["id"]).strip():
+        return f"'id' must be a non-empty string, got {d['id']!r}"
+    for k in ("path", "text", "speaker", "feats"):
+        if k in d and d[k] is not None and not isinstance(d[k], str):
+            return f"{k!r} must be a string, got {d[k]!r}"
+    n = d.get("num_frames")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        return f"'num_frames' must be a whole number >= 0, got {n!r}"
+    return ""
 
 
 def read_manifest(path: str | os.PathLike, check_files: bool = False) -> list[Utterance]:
@@ -58,32 +87,34 @@ def read_manifest(path: str | os.PathLike, check_files: bool = False) -> list[Ut
     base = path.parent
     utts: list[Utterance] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ManifestError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(d, dict) or "id" not in d or "path" not in d:
-                raise ManifestError(f"{path}:{lineno}: a record needs 'id' and 'path'")
-            if d["id"] in seen:
-                raise ManifestError(f"{path}:{lineno}: duplicate id {d['id']!r}")
-            seen.add(d["id"])
-            u = Utterance(
-                id=str(d["id"]),
-                path=_resolve(base, d["path"]),
-                text=d.get("text"),
-                speaker=d.get("speaker"),
-                feats=_resolve(base, d.get("feats")),
-                num_frames=d.get("num_frames"),
-                extra={k: v for k, v in d.items() if k not in _FIELDS},
-            )
-            if check_files and not os.path.exists(u.path):
-                raise ManifestError(f"{path}:{lineno}: file {u.path} does not exist")
-            utts.append(u)
+    for lineno, line in enumerate(read_lines(path), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ManifestError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        if not isinstance(d, dict) or "id" not in d or "path" not in d:
+            raise ManifestError(f"{path}:{lineno}: a record needs 'id' and 'path'")
+        bad = _bad_fields(d)
+        if bad:
+            raise ManifestError(f"{path}:{lineno}: {bad}")
+        if d["id"] in seen:
+            raise ManifestError(f"{path}:{lineno}: duplicate id {d['id']!r}")
+        seen.add(d["id"])
+        u = Utterance(
+            id=str(d["id"]),
+            path=_resolve(base, d["path"]),
+            text=d.get("text"),
+            speaker=d.get("speaker"),
+            feats=_resolve(base, d.get("feats")),
+            num_frames=d.get("num_frames"),
+            extra={k: v for k, v in d.items() if k not in _FIELDS},
+        )
+        if check_files and not os.path.exists(u.path):
+            raise ManifestError(f"{path}:{lineno}: file {u.path} does not exist")
+        utts.append(u)
     return utts
 
 
@@ -107,16 +138,14 @@ def write_manifest(path: str | os.PathLike, utts: Iterable[Utterance]) -> None:
 def read_text(path: str | os.PathLike) -> dict[str, str]:
     """Read a Kaldi ``text`` file: ``<id> <transcript>`` per line (transcript may be empty)."""
     out: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            parts = line.split(maxsplit=1)
-            uid = parts[0]
-            if uid in out:
-                raise ManifestError(f"{path}:{lineno}: duplicate id {uid!r}")
-            out[uid] = parts[1].strip() if len(parts) > 1 else ""
+    for lineno, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        uid = parts[0]
+        if uid in out:
+            raise ManifestError(f"{path}:{lineno}: duplicate id {uid!r}")
+        out[uid] = parts[1].strip() if len(parts) > 1 else ""
     return out
 
 

@@ -39,10 +39,21 @@ from .models import build_model
 from .tokens import SymbolTable
 
 
-def default_tokens(train_manifest: str | Path) -> Path:
-    """Where ``recog train`` looks without ``--tokens``: the recipes' layout, ``tokens.txt``
-    in the folder above the training manifest's folder (``data/tokens.txt`` for ``data/train``)."""
-    return Path(train_manifest).parent.parent / "tokens.txt"
+def find_tokens(train_manifest: str | Path, tokens: str | Path | None = None) -> Path:
+    """The symbol table: ``tokens``, or where ``recog train`` looks without ``--tokens``: the
+    training folder, its parent (``data/tokens.txt`` for ``data/train``), then the recipes' layout
+    (``data/tokens.txt`` beside ``feats/`` for ``feats/train``).  FileNotFoundError names them all."""
+    if tokens:
+        if not Path(tokens).is_file():
+            raise FileNotFoundError(f"{tokens}: symbol table not found")
+        return Path(tokens)
+    p = Path(train_manifest)
+    folder = p if p.is_dir() else p.parent
+    tried = [folder / "tokens.txt", folder.parent / "tokens.txt", folder.parent.parent / "data" / "tokens.txt"]
+    for t in tried:
+        if t.is_file():
+            return t
+    raise FileNotFoundError(f"no symbol table: looked for {', '.join(map(str, tried))}; pass --tokens")
 
 
 def spec_augment(cfg: Config):
@@ -253,6 +264,7 @@ def train(
     Raises ``TrainingInterrupted`` after SIGINT/SIGTERM, with ``last.pt`` at the current step."""
     rank, world, local = _dist()
     exp = Path(exp)
+    tokens = find_tokens(train_manifest, tokens)  # before the experiment folder exists: nothing left behind
     if rank == 0:
         exp.mkdir(parents=True, exist_ok=True)
     own_group = world > 1 and not dist.is_initialized()
@@ -323,9 +335,6 @@ class Trainer:
         train_utts, valid_utts = read_manifest(train_manifest), read_manifest(valid_manifest)
         for m in (train_manifest, valid_manifest):
             check_settings(m, cfg.features, against="config")
-        tokens = Path(tokens) if tokens else default_tokens(train_manifest)
-        if not tokens.exists():
-            raise FileNotFoundError(f"{tokens}: symbol table not found (pass --tokens)")
         self.symbols = SymbolTable.read(tokens)
         stats = None
         if cfg.features.cmvn == "global":

@@ -142,3 +142,80 @@ def test_missing_cached_features_are_reported_and_other_settings_refused(tmp_pat
     with pytest.raises(FeatureError, match="image.dewarp: cached True, config False"):
         train(cfg, exp=work / "exp2", **_args(work))
     assert not (work / "exp2" / "last.pt").exists()
+
+
+def _cli_cmd(work: Path, exp: str, *overrides: str) -> list[str]:
+    return [sys.executable, "-m", "recog.cli", "train", "--train", str(work / "feats/train"),
+            "--valid", str(work / "feats/valid"), "--tokens", str(work / "data/tokens.txt"),
+            "--exp", str(work / exp), *TINY, *overrides]
+
+
+def _wait_for_step(last: Path, step: int, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if last.exists() and load_file(last)["train_state"]["step"] >= step:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{last} did not reach step {step}")
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_checkpoints_the_current_step_and_says_how_to_resume(tmp_path, sig, code):
+    corpus = make_line_corpus(tmp_path / "corpus", n_train=16, n_valid=2, n_test=1, seed=5)
+    work = tmp_path / "work"
+    prepare_corpus(corpus, work)
+    cmd = _cli_cmd(work, "exp", "train.epochs=200", "train.checkpoint_every=3", "train.patience=1000")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_step(work / "exp" / "last.pt", 3)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    stopped = [line for line in out.splitlines() if "rerun the same command to resume" in line]
+    assert len(stopped) == 1 and signal.Signals(sig).name in stopped[0]
+    ts = load_file(work / "exp" / "last.pt")["train_state"]
+    # the checkpoint is the step it stopped at, not the last periodic one
+    assert f"step {ts['step']};" in stopped[0] and ts["batch"] == ts["step"] - 4 * ts["epoch"]
+
+
+def test_kill_9_at_a_random_step_then_resume_is_bitwise_identical(tmp_path):
+    """Deterministic CPU settings (one thread, no dropout randomness beyond the saved RNG): an
+    interrupted and resumed run ends with exactly the weights of an uninterrupted one."""
+    import random as pyrandom
+
+    corpus = make_line_corpus(tmp_path / "corpus", n_train=12, n_valid=2, n_test=1, seed=8)
+    work = tmp_path / "work"
+    prepare_corpus(corpus, work)
+    over = ["train.epochs=5", "model.dropout=0.2", "train.checkpoint_every=1", "train.patience=100"]
+    subprocess.run(_cli_cmd(work, "full", *over), check=True, capture_output=True, timeout=300)
+    kill_at = pyrandom.Random().randint(2, 13)  # 3 batches an epoch, 15 steps in all
+    proc = subprocess.Popen(_cli_cmd(work, "split", *over), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_step(work / "split" / "last.pt", kill_at)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = subprocess.run(_cli_cmd(work, "split", *over), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    a = load_file(work / "full" / "last.pt")
+    b = load_file(work / "split" / "last.pt")
+    assert a["train_state"]["step"] == b["train_state"]["step"] == 15
+    for k in a["state_dict"]:
+        assert torch.equal(a["state_dict"][k], b["state_dict"][k]), f"{k} differs (killed after step {kill_at})"
+
+
+def test_resuming_with_other_settings_names_each_key_and_the_way_out(tmp_path, capsys):
+    from recog.cli import main
+
+    corpus = make_line_corpus(tmp_path / "corpus", n_train=6, n_valid=2, n_test=1, seed=9)
+    work = tmp_path / "work"
+    prepare_corpus(corpus, work)
+    args = _cli_cmd(work, "exp", "train.epochs=1")[3:]
+    assert main(args) == 0
+    # more epochs (or threads, logging) is a continuation, not another experiment
+    assert main(args[:-1] + ["train.epochs=2"]) == 0
+    capsys.readouterr()
+    assert main(args + ["model.hidden=64", "train.lr=0.01"]) == 2
+    msg = capsys.readouterr().err
+    assert "this experiment was started with other settings" in msg
+    assert "model.hidden: was 48, now 64" in msg and "train.lr: was 0.003, now 0.01" in msg
+    assert "--restart" in msg and "--exp" in msg and "Traceback" not in msg
+    assert main(args + ["model.hidden=64", "--restart"]) == 0

@@ -7,7 +7,8 @@
 #
 #   recipes/english_phones/run.sh [--so762 DIR] [--ljspeech DIR] [--fsdd DIR] [--synth DIR]
 #        [--weights so762=1,ljspeech=1,fsdd=1,synth=1] [--init MODEL] [--conf conf/bilstm.yaml]
-#        [--tag NAME] [--perturb speed0.9,speed1.1] [--stage N] [--stop-stage M] [key=value ...]
+#        [--tag NAME] [--perturb speed0.9,speed1.1] [--so762-valid-speakers 12]
+#        [--stage N] [--stop-stage M] [key=value ...]
 #
 # Corpora: --so762 github.com/jimbozhang/speechocean762 (or openslr SLR101); --ljspeech LJSpeech
 # clips with MFA TextGrids (recipes/ljspeech); --fsdd the free-spoken-digit-dataset repository;
@@ -17,14 +18,12 @@
 # 6 score (PER per corpus; speechocean762 by speaker, gender and age), 7 package.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
-so762= ljspeech= fsdd= synth=
+so762= ljspeech= fsdd= synth= so762_valid_speakers=12
 weights=so762=1,ljspeech=1,fsdd=1,synth=1
 stage=1 stop_stage=7
 conf=$here/conf/bilstm.yaml
 tag= work=$here package_dir= init= perturb=
 . "$here/../parse_options.sh"
-[ -f "$conf" ] || [ ! -f "$here/$conf" ] || conf=$here/$conf
 tag=${tag:-$(basename "$conf" .yaml)}
 data=$work/data feats=$work/feats exp=$work/exp/$tag
 package_dir=${package_dir:-$exp/package}
@@ -43,8 +42,9 @@ if run_stage 1; then
     d=$data/$n c=${corpus[$n]}
     if [ -f "$d/tokens.txt" ]; then echo "  $n: $d exists, skipped"; continue; fi
     case $n in
-      so762) recog prep kaldi --dir "train=$c/train" --dir "test=$c/test" --lexicon "$c/resource/lexicon.txt" \
-               --word-prons "$c/resource/text-phone" --valid-from train --valid-speakers 12 --out "$d" ;;
+      so762) prons=(); [ -f "$c/resource/text-phone" ] && prons=(--word-prons "$c/resource/text-phone")
+             recog prep kaldi --dir "train=$c/train" --dir "test=$c/test" --lexicon "$c/resource/lexicon.txt" \
+               "${prons[@]}" --valid-from train --valid-speakers "$so762_valid_speakers" --out "$d" ;;
       ljspeech) recog prep ljspeech --corpus "$c" --out "$d" ;;
       fsdd) recog prep fsdd --corpus "$c" --out "$d" ;;
       synth) recog prep timit --corpus "$c" --out "$d" --phones 39 --dev-spk "$c/dev_spk.list" \

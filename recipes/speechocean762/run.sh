@@ -13,14 +13,12 @@
 # perturbed copies of train), 3 train, 4 decode (greedy), 5 score (PER, by speaker, gender, age), 6 package.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 corpus=${SPEECHOCEAN762:-}
 stage=1 stop_stage=6
 conf=$here/conf/bilstm.yaml
 tag= work=$here package_dir= init= valid_speakers=12 perturb=
 . "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (speechocean762: train/ test/ resource/ WAVE/)" >&2; exit 2; }
-[ -f "$conf" ] || [ ! -f "$here/$conf" ] || conf=$here/$conf
 tag=${tag:-$(basename "$conf" .yaml)}
 data=$work/data feats=$work/feats exp=$work/exp/$tag
 package_dir=${package_dir:-$exp/package}

@@ -336,53 +336,19 @@ def read_arpa(path: str | os.PathLike) -> NGramLM:
 
     Accepts what KenLM and SRILM write: any text before ``\\data\\``, blank lines, tabs or spaces
     as separators, n-grams without a back-off column, ``-99`` (or ``-inf``) for ``<s>``.  The
-    n-gram counts of the ``\\data\\`` header must match the sections.
+    n-gram counts of the ``\\data\\`` header must match the sections.  Every problem is a
+    ValueError naming the file (and the line, where there is one).
     """
     declared: dict[int, int] = {}
     probs: dict[Ngram, float] = {}
     backoffs: dict[Ngram, float] = {}
     seen: Counter = Counter()
-    state = "preamble"  # -> "header" -> "ngrams" -> "end"
-    n = 0
-    with _open_text(path, "r") as f:
-        for lineno, raw_line in enumerate(f, 1):
-            line = raw_line.strip()
-            if state == "preamble":
-                if line == "\\data\\":
-                    state = "header"
-                continue
-            if not line:
-                continue
-            if line == "\\end\\":
-                state = "end"
-                break
-            if line.startswith("\\") and line.endswith("-grams:"):
-                try:
-                    n = int(line[1 : -len("-grams:")])
-                except ValueError:
-                    raise ValueError(f"{path}:{lineno}: bad section header {line!r}") from None
-                if n not in declared:
-                    raise ValueError(f"{path}:{lineno}: section {line} not declared in \\data\\")
-                state = "ngrams"
-                continue
-            if state == "header":
-                if not line.startswith("ngram ") or "=" not in line:
-                    raise ValueError(f"{path}:{lineno}: expected 'ngram N=count', got {line!r}")
-                k, v = line[len("ngram ") :].split("=", 1)
-                declared[int(k)] = int(v)
-                continue
-            parts = line.split()
-            if len(parts) == n + 1:
-                bo = None
-            elif len(parts) == n + 2:
-                bo = float(parts[-1])
-            else:
-                raise ValueError(f"{path}:{lineno}: expected a {n}-gram line, got {line!r}")
-            g = tuple(parts[1 : n + 1])
-            probs[g] = float(parts[0])
-            if bo is not None:
-                backoffs[g] = bo
-            seen[n] += 1
+    try:
+        state = _read_arpa_lines(path, declared, probs, backoffs, seen)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except (EOFError, OSError) as e:
+        raise ValueError(f"{path}: cannot read ({e})") from None
     if state == "preamble":
         raise ValueError(f"{path}: no \\data\\ section")
     if state != "end":
@@ -398,6 +364,56 @@ def read_arpa(path: str | os.PathLike) -> NGramLM:
         if p == NEG_INF and g == (BOS,):
             probs[g] = BOS_LOG10
     return NGramLM(order, probs, backoffs)
+
+
+def _number(text: str, where: str, what: str, allow_neg_inf: bool = False) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise ValueError(f"{where}: {what} {text!r} is not a number") from None
+    if math.isnan(x) or x == math.inf or (x == -math.inf and not allow_neg_inf):
+        raise ValueError(f"{where}: {what} {text!r} is not a finite number")
+    return x
+
+
+def _read_arpa_lines(path, declared: dict, probs: dict, backoffs: dict, seen: Counter) -> str:
+    """Fill the tables from the file; returns the state reached (preamble, header, ngrams, end)."""
+    state, n = "preamble", 0
+    with _open_text(path, "r") as f:
+        for lineno, raw_line in enumerate(f, 1):
+            where = f"{path}:{lineno}"
+            line = raw_line.strip()
+            if state == "preamble":
+                if line == "\\data\\":
+                    state = "header"
+                continue
+            if not line:
+                continue
+            if line == "\\end\\":
+                return "end"
+            if line.startswith("\\") and line.endswith("-grams:"):
+                n = int(line[1 : -len("-grams:")]) if line[1 : -len("-grams:")].isdigit() else 0
+                if n < 1:
+                    raise ValueError(f"{where}: bad section header {line!r}")
+                if n not in declared:
+                    raise ValueError(f"{where}: section {line} not declared in \\data\\")
+                state = "ngrams"
+                continue
+            if state == "header":
+                k, eq, v = line[len("ngram "):].partition("=")
+                if not line.startswith("ngram ") or not eq or not k.strip().isdigit() or not v.strip().isdigit():
+                    raise ValueError(f"{where}: expected 'ngram N=count', got {line!r}")
+                declared[int(k)] = int(v)
+                continue
+            parts = line.split()
+            if len(parts) not in (n + 1, n + 2):
+                raise ValueError(f"{where}: expected a {n}-gram line, got {line!r}")
+            g = tuple(parts[1 : n + 1])
+            probs[g] = _number(parts[0], where, "log probability", allow_neg_inf=True)
+            if len(parts) == n + 2:
+                backoffs[g] = _number(parts[-1], where, "back-off weight")
+            seen[n] += 1
+    return state
 
 
 def write_arpa(lm: NGramLM, path: str | os.PathLike, precision: int | None = None) -> None:

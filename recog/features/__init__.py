@@ -14,11 +14,29 @@ import numpy as np
 from ..config import FeatureConfig
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm", ".ppm"}
-AUDIO_SUFFIXES = {".wav", ".flac", ".sph", ".ogg", ".nist", ".aiff", ".aif"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".sph", ".ogg", ".oga", ".opus", ".mp3", ".nist", ".aiff", ".aif"}
 
 
 class FeatureError(ValueError):
     """Input that cannot be turned into features; the message names the file."""
+
+
+class NoContent(FeatureError):
+    """Readable input with nothing in it to recognise (a blank page, a 1x1 image): transcribed as
+    empty, with a warning, rather than read as a confident symbol."""
+
+
+def check_content(path: str | Path, modality: str) -> None:
+    """Raise NoContent for an image without writing: under 2 pixels high or wide, or fewer than 16
+    grey levels between its darkest and brightest pixels."""
+    if modality != "image":
+        return
+    from .image import load_grey
+
+    a = np.asarray(load_grey(path))
+    if min(a.shape) < 2 or int(a.max()) - int(a.min()) < 16:
+        raise NoContent(f"{path}: the image holds no writing ({a.shape[1]}x{a.shape[0]} px, grey levels "
+                        f"{int(a.min())}-{int(a.max())}); transcribed as empty")
 
 
 def modality_of(path: str | Path) -> str | None:

@@ -33,6 +33,9 @@ def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
         raise FeatureError(f"{path}: cannot decode audio ({e})") from None
     if data.shape[0] == 0:
         raise FeatureError(f"{path}: no samples")
+    if not np.isfinite(data).all():
+        bad = int((~np.isfinite(data)).sum())
+        raise FeatureError(f"{path}: {bad} of {data.size} samples are NaN or infinite")
     wav = torch.from_numpy(data.mean(axis=1))
     if sr != sample_rate:
         wav = torchaudio.functional.resample(wav, sr, sample_rate)
