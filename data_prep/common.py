@@ -6,7 +6,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from recog.manifest import Utterance, write_manifest, write_text
 from recog.tokens import SymbolTable
@@ -97,3 +97,24 @@ def write_all(out: Path, splits: dict[str, list[Utterance]], rep: Reporter,
         write_tokens(out, train, unit=unit)
     else:
         rep.warn("no train split", f"no '{train_name}' utterances: {out / 'tokens.txt'} not written")
+
+
+def named_path(s: str) -> tuple[str, Path]:
+    """``NAME=PATH`` (an argparse type): the split or corpus name and its path."""
+    import argparse
+
+    name, sep, path = s.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {s!r}")
+    return name, Path(path)
+
+
+def run_reporting_errors(prog: str, work: Callable[[], object]) -> int:
+    """Run a preparer's work: 0, or 2 after one ``prog: error: ...`` line for the errors a preparer
+    raises (a missing corpus, file or folder; a malformed file)."""
+    try:
+        work()
+    except (FileNotFoundError, ValueError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from recog.manifest import Utterance
 
-from .common import Reporter, normalize_text, write_all
+from .common import Reporter, named_path, normalize_text, write_all
 
 PROG = "data_prep.iam"
 ENTITIES = {"&quot;": '"', "&apos;": "'", "&lt;": "<", "&gt;": ">", "&amp;": "&"}  # &amp; last
@@ -228,13 +228,6 @@ def prepare_iam(corpus: Path, out: Path, splits: dict[str, Path], include_err: b
     return result
 
 
-def _split_arg(s: str) -> tuple[str, Path]:
-    name, sep, path = s.partition("=")
-    if not sep or not name or not path:
-        raise argparse.ArgumentTypeError(f"expected NAME=LIST, got {s!r}")
-    return name, Path(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="recog prep iam", description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, required=True, help="IAM root (holds ascii/ and lines/)")
@@ -242,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", type=Path, help="train list (line or form ids), e.g. trainset.txt")
     ap.add_argument("--valid", type=Path, help="validation list, e.g. validationset1.txt")
     ap.add_argument("--test", type=Path, help="test list, e.g. testset.txt")
-    ap.add_argument("--split", type=_split_arg, action="append", default=[], metavar="NAME=LIST",
+    ap.add_argument("--split", type=named_path, action="append", default=[], metavar="NAME=LIST",
                     help="an extra split, e.g. valid2=validationset2.txt (repeatable)")
     ap.add_argument("--exclude-err", action="store_true",
                     help="drop lines whose segmentation result is 'err' (kept by default)")

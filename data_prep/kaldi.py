@@ -58,7 +58,7 @@ from recog.lexicon import phone_inventory, read_arpabet_map, read_lexicon, words
 from recog.manifest import Utterance
 from recog.tokens import SymbolTable
 
-from .common import Reporter, write_all
+from .common import Reporter, named_path, run_reporting_errors, write_all
 
 PROG = "data_prep.kaldi"
 CHILD_MAX_AGE = 12  # speakers aged 12 or less count as children (strata, and recog score --per-spk)
@@ -302,16 +302,9 @@ def prepare_kaldi(dirs: dict[str, Path], out: Path, lexicon: Path | None = None,
     return splits
 
 
-def _named_dir(s: str) -> tuple[str, Path]:
-    name, sep, path = s.partition("=")
-    if not sep or not name or not path:
-        raise argparse.ArgumentTypeError(f"{s!r}: expected NAME=DIR, e.g. train=corpus/train")
-    return name, Path(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="recog prep kaldi", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dir", type=_named_dir, action="append", required=True, metavar="NAME=DIR",
+    ap.add_argument("--dir", type=named_path, action="append", required=True, metavar="NAME=DIR",
                     help="a Kaldi data dir read as split NAME (repeat: --dir train=... --dir test=...)")
     ap.add_argument("--out", type=Path, required=True, help="output directory (<split>/manifest.jsonl ... + tokens.txt)")
     ap.add_argument("--lexicon", type=Path, help="word -> ARPAbet pronunciations; labels become TIMIT-39 phones")
@@ -327,13 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.valid_speakers < 0:
         ap.error("--valid-speakers must be >= 0")
-    try:
-        prepare_kaldi(dict(args.dir), args.out, args.lexicon, args.map, args.unit, args.root, args.valid_from,
-                      args.valid_speakers, args.seed, args.kaldi_out, args.word_prons)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_reporting_errors(PROG, lambda: prepare_kaldi(
+        dict(args.dir), args.out, args.lexicon, args.map, args.unit, args.root, args.valid_from,
+        args.valid_speakers, args.seed, args.kaldi_out, args.word_prons))
 
 
 if __name__ == "__main__":

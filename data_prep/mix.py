@@ -30,7 +30,7 @@ from pathlib import Path
 from recog.manifest import Utterance, read_manifest, write_manifest, write_text
 from recog.tokens import SymbolTable
 
-from .common import Reporter
+from .common import Reporter, run_reporting_errors
 
 PROG = "data_prep.mix"
 
@@ -120,12 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         ap.error(f"--replace {args.replace!r}: expected a=b pairs")
     drop = {s for s in args.drop.split(",") if s}
-    try:
-        mix(args.sources, args.out, args.tokens, drop, replace, args.seed)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_reporting_errors(PROG, lambda: mix(args.sources, args.out, args.tokens, drop, replace, args.seed))
 
 
 if __name__ == "__main__":

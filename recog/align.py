@@ -237,6 +237,31 @@ def textgrid_text(tiers: dict[str, list[Segment]], xmax: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_textgrids(out: Path, hyp: list[tuple[str, list[Segment]]], records: dict, frame_s: float,
+                    lexicon: str | Path | None = None) -> int:
+    """<id>.TextGrid per utterance: a phones tier, and a words tier where the record has its words
+    (``words`` or ``sentence``) and ``lexicon`` pronounces them as the aligned phones.  Returns how
+    many utterances got no words tier for that reason."""
+    from .lexicon import read_arpabet_map, read_lexicon, words_to_phones
+
+    lex = read_lexicon(Path(lexicon)) if lexicon else None
+    table = read_arpabet_map() if lex else None
+    without_words = 0
+    for uid, segs in hyp:
+        u = records[uid]
+        tiers = {"phones": segs}
+        text = u.extra.get("words") or u.extra.get("sentence")
+        if lex and text:
+            ws = word_segments([(w, words_to_phones([w], lex, table)[0]) for w in text.split()], segs)
+            if ws is None:
+                without_words += 1
+            else:
+                tiers = {"words": ws, "phones": segs}
+        xmax = max(segs[-1].end if segs else 0.0, (u.num_frames or 0) * frame_s)
+        (Path(out) / f"{uid}.TextGrid").write_text(textgrid_text(tiers, xmax), encoding="utf-8")
+    return without_words
+
+
 def reference_segments(u, sample_rate: int = 16000) -> list[Segment] | None:
     """Reference segments of a manifest record: ``segments`` ([start_s, end_s, symbol] lists, as
     the LJSpeech reader writes) or a TIMIT ``.PHN`` file named by ``phn`` (sample indices)."""

@@ -62,7 +62,8 @@ def cmd_features(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .train import TrainingInterrupted, train
+    from .experiment import TrainingInterrupted
+    from .train import train
 
     cfg = _load_config(args)
     try:
@@ -190,7 +191,13 @@ def cmd_align(args) -> int:
         hyp = [(uid, apply_offsets(segs, offsets)) for uid, segs in hyp]
     write_ctm(out / "hyp.ctm", hyp)
     if args.textgrid:
-        _write_textgrids(out, hyp, tr, args)
+        from .align import write_textgrids
+
+        n = write_textgrids(out, hyp, {u.id: u for u in tr.read_manifest(args.data)},
+                            tr.cfg.features.audio.frame_shift_ms / 1000, args.lexicon)
+        if n:
+            print(f"warning: {n} utterances have no words tier (their words, as --lexicon pronounces "
+                  "them, are not the aligned phones)", file=sys.stderr)
     if args.phn:
         for uid, segs in hyp:
             write_phn(out / f"{uid}.PHN", segs, tr.cfg.features.audio.sample_rate)
@@ -200,34 +207,6 @@ def cmd_align(args) -> int:
         r = boundary_accuracy(dict(ref), dict(hyp))
         print(_boundary_line(r))
     return 0
-
-
-def _write_textgrids(out: Path, hyp, tr, args) -> None:
-    """<id>.TextGrid per utterance: a phones tier, and a words tier where the record has its words
-    (``words`` or ``sentence``) and --lexicon pronounces them as the aligned phones."""
-    from .align import textgrid_text, word_segments
-    from .lexicon import read_arpabet_map, read_lexicon, words_to_phones
-
-    lex = read_lexicon(Path(args.lexicon)) if args.lexicon else None
-    table = read_arpabet_map() if lex else None
-    records = {u.id: u for u in tr.read_manifest(args.data)}
-    without_words = 0
-    for uid, segs in hyp:
-        u = records[uid]
-        tiers = {"phones": segs}
-        text = u.extra.get("words") or u.extra.get("sentence")
-        if lex and text:
-            words = [(w, words_to_phones([w], lex, table)[0]) for w in text.split()]
-            ws = word_segments(words, segs)
-            if ws is None:
-                without_words += 1
-            else:
-                tiers = {"words": ws, "phones": segs}
-        xmax = max(segs[-1].end if segs else 0.0, (u.num_frames or 0) * tr.cfg.features.audio.frame_shift_ms / 1000)
-        (out / f"{uid}.TextGrid").write_text(textgrid_text(tiers, xmax), encoding="utf-8")
-    if without_words:
-        print(f"warning: {without_words} utterances have no words tier (their words, as --lexicon pronounces "
-              "them, are not the aligned phones)", file=sys.stderr)
 
 
 def _boundary_line(r: dict) -> str:
@@ -308,38 +287,10 @@ def cmd_score(args) -> int:
     if args.per_utt:
         Path(args.per_utt).write_text(per_utterance_report(rep) + "\n")
     if args.per_spk:
-        print(_speaker_tables(rep, Path(args.per_spk)))
+        from .metrics import speaker_tables
+
+        print(speaker_tables(rep, Path(args.per_spk)))
     return 0
-
-
-def _read_key_value(path: Path) -> dict[str, str]:
-    from .manifest import ManifestError
-
-    out = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        parts = line.split()
-        if parts and len(parts) != 2:
-            raise ManifestError(f"{path}:{lineno}: expected '<key> <value>', got {len(parts)} fields")
-        if parts:
-            out[parts[0]] = parts[1]
-    return out
-
-
-def _speaker_tables(rep, d: Path) -> str:
-    """Error rates by speaker, and by gender and age band where the Kaldi files give them."""
-    from .metrics import age_band, group_table
-
-    if not (d / "utt2spk").is_file():
-        raise FileNotFoundError(f"{d / 'utt2spk'}: not found (--per-spk takes a folder with utt2spk)")
-    spk = _read_key_value(d / "utt2spk")
-    parts = [group_table(rep, spk, "speaker")]
-    if (d / "spk2gender").is_file():
-        g = _read_key_value(d / "spk2gender")
-        parts.append(group_table(rep, {u: g.get(s, "?") for u, s in spk.items()}, "gender"))
-    if (d / "spk2age").is_file():
-        a = {s: age_band(int(v)) for s, v in _read_key_value(d / "spk2age").items() if v.isdigit()}
-        parts.append(group_table(rep, {u: a.get(s, "?") for u, s in spk.items()}, "age"))
-    return "\n\n".join(parts)
 
 
 def cmd_filter(args) -> int:
@@ -542,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
     from .config import ConfigError
     from .manifest import ManifestError
-    from .train import ExperimentBusy
+    from .experiment import ExperimentBusy
 
     try:
         return args.func(args)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import editdistance
@@ -266,3 +267,31 @@ def group_table(report: ErrorReport, group_of: dict[str, str], title: str) -> st
 def age_band(age: int) -> str:
     """Age bands of the per-speaker tables: children, teenagers, adults."""
     return "child (<=12)" if age <= 12 else "teen (13-17)" if age <= 17 else "adult (18+)"
+
+
+def _read_key_value(path: Path) -> dict[str, str]:
+    from .manifest import ManifestError
+
+    out = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if parts and len(parts) != 2:
+            raise ManifestError(f"{path}:{lineno}: expected '<key> <value>', got {len(parts)} fields")
+        if parts:
+            out[parts[0]] = parts[1]
+    return out
+
+
+def speaker_tables(rep: ErrorReport, d: Path) -> str:
+    """Error rates by speaker, and by gender and age band where the Kaldi files give them."""
+    if not (d / "utt2spk").is_file():
+        raise FileNotFoundError(f"{d / 'utt2spk'}: not found (--per-spk takes a folder with utt2spk)")
+    spk = _read_key_value(d / "utt2spk")
+    parts = [group_table(rep, spk, "speaker")]
+    if (d / "spk2gender").is_file():
+        g = _read_key_value(d / "spk2gender")
+        parts.append(group_table(rep, {u: g.get(s, "?") for u, s in spk.items()}, "gender"))
+    if (d / "spk2age").is_file():
+        a = {s: age_band(int(v)) for s, v in _read_key_value(d / "spk2age").items() if v.isdigit()}
+        parts.append(group_table(rep, {u: a.get(s, "?") for u, s in spk.items()}, "age"))
+    return "\n\n".join(parts)

@@ -20,7 +20,6 @@ import shlex
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,6 +27,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .checkpoint import atomic_save, keep_epoch_weights, load_file, model_dict
+from .experiment import Logger, StopSignals, TrainingInterrupted, check_resume, find_tokens, lock_experiment
 from .config import Config
 from .data import BucketBatchSampler, UtteranceDataset, collate, drop_missing_features, filter_trainable
 from .decode.greedy import greedy_batch
@@ -36,24 +36,8 @@ from .features.cmvn import normaliser
 from .manifest import Utterance, read_manifest
 from .metrics import score
 from .models import build_model
+from .schedule import Schedule, make_optimizer
 from .tokens import SymbolTable
-
-
-def find_tokens(train_manifest: str | Path, tokens: str | Path | None = None) -> Path:
-    """The symbol table: ``tokens``, or where ``recog train`` looks without ``--tokens``: the
-    training folder, its parent (``data/tokens.txt`` for ``data/train``), then the recipes' layout
-    (``data/tokens.txt`` beside ``feats/`` for ``feats/train``).  FileNotFoundError names them all."""
-    if tokens:
-        if not Path(tokens).is_file():
-            raise FileNotFoundError(f"{tokens}: symbol table not found")
-        return Path(tokens)
-    p = Path(train_manifest)
-    folder = p if p.is_dir() else p.parent
-    tried = [folder / "tokens.txt", folder.parent / "tokens.txt", folder.parent.parent / "data" / "tokens.txt"]
-    for t in tried:
-        if t.is_file():
-            return t
-    raise FileNotFoundError(f"no symbol table: looked for {', '.join(map(str, tried))}; pass --tokens")
 
 
 def spec_augment(cfg: Config):
@@ -83,139 +67,9 @@ def check_feature_dim(u: Utterance, cfg: Config) -> None:
                              "recompute features with this config")
 
 
-@dataclass
-class Schedule:
-    """Learning rate: optional linear warm-up, then plateau decay on the dev metric, cosine
-    decay over all steps, or constant.  Its state is a plain dict, so it checkpoints exactly."""
-
-    base_lr: float
-    kind: str
-    warmup: int
-    factor: float
-    patience: int
-    min_lr: float
-    total_steps: int
-    current: float = 0.0
-    best: float = math.inf
-    bad: int = 0
-    history: list = field(default_factory=list)
-
-    def __post_init__(self):
-        self.current = self.current or self.base_lr
-
-    def lr(self, step: int) -> float:
-        lr = self.current
-        if self.kind == "cosine":
-            p = min(1.0, step / max(1, self.total_steps))
-            lr = self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (1 + math.cos(math.pi * p))
-        if self.warmup and step < self.warmup:
-            lr *= (step + 1) / self.warmup
-        return lr
-
-    def epoch_end(self, metric: float) -> None:
-        if self.kind != "plateau":
-            return
-        if metric < self.best - 1e-9:
-            self.best, self.bad = metric, 0
-        else:
-            self.bad += 1
-            if self.bad > self.patience:
-                self.current, self.bad = max(self.min_lr, self.current * self.factor), 0
-
-    def state_dict(self) -> dict:
-        return {"current": self.current, "best": self.best, "bad": self.bad}
-
-    def load_state_dict(self, d: dict) -> None:
-        self.current, self.best, self.bad = d["current"], d["best"], d["bad"]
-
-
 def _dist() -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
-
-
-class ExperimentBusy(RuntimeError):
-    """Another training run holds the experiment folder."""
-
-
-class TrainingInterrupted(Exception):
-    """SIGINT or SIGTERM stopped training after a checkpoint; ``exit_code`` is 128 + signal."""
-
-    def __init__(self, signum: int, message: str):
-        super().__init__(message)
-        self.exit_code = 128 + signum
-
-
-# settings a resumed run may change: how long and how it runs, not what it trains
-RESUMABLE_KEYS = {"train.epochs", "train.patience", "train.threads", "train.num_workers", "train.log_every",
-                  "train.checkpoint_every", "train.keep_epochs", "train.device"}
-
-
-def _flatten(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        out.update(_flatten(v, key + ".") if isinstance(v, dict) else {key: v})
-    return out
-
-
-def config_drift(saved: dict, cfg: Config) -> list[str]:
-    """``key: was X, now Y`` for each setting that differs between a checkpoint and ``cfg``
-    (those in ``RESUMABLE_KEYS`` may differ)."""
-    a, b = _flatten(Config.from_dict(saved).to_dict()), _flatten(cfg.to_dict())
-    return [f"{k}: was {a.get(k)!r}, now {b.get(k)!r}" for k in sorted(set(a) | set(b))
-            if k not in RESUMABLE_KEYS and a.get(k) != b.get(k)]
-
-
-def check_resume(ck: dict, cfg: Config, symbols: SymbolTable, path: Path) -> None:
-    """Refuse to resume ``path`` with another config or symbol table than it was started with."""
-    diffs = config_drift(ck["config"], cfg)
-    if list(ck["symbols"]) != list(symbols.symbols):
-        diffs.append(f"symbol table: {len(ck['symbols'])} symbols in the checkpoint, {len(symbols)} in --tokens")
-    if diffs:
-        raise ValueError(
-            f"{path}: this experiment was started with other settings, so it cannot resume:\n  "
-            + "\n  ".join(diffs)
-            + f"\nrerun with the original settings (see {path.parent / 'config.yaml'}), or start afresh: "
-            "--restart (overwrites this experiment) or a new --exp folder")
-
-
-def _lock_experiment(exp: Path):
-    """An exclusive lock on the experiment folder: two runs writing one folder would corrupt each
-    other's checkpoints.  The kernel drops it when the process dies, kill -9 included."""
-    import fcntl
-
-    f = open(exp / ".train.lock", "w")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.close()
-        raise ExperimentBusy(f"{exp}: another training run is using this experiment folder") from None
-    return f
-
-
-class Logger:
-    def __init__(self, path: Path | None, rank: int):
-        self.rank = rank
-        self.f = open(path, "a", encoding="utf-8") if (path and rank == 0) else None
-
-    def __call__(self, msg: str) -> None:
-        if self.rank != 0:
-            return
-        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
-        print(line, flush=True)
-        if self.f:
-            self.f.write(line + "\n")
-            self.f.flush()
-
-
-def make_optimizer(cfg: Config, params):
-    t = cfg.train
-    if t.optimizer == "adam":
-        return torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
-    if t.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=t.lr, weight_decay=t.weight_decay)
-    return torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
 
 
 def ctc_loss(logp: torch.Tensor, out_lens: torch.Tensor, labels: torch.Tensor, label_lens: torch.Tensor):
@@ -270,42 +124,14 @@ def train(
     own_group = world > 1 and not dist.is_initialized()
     if own_group:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    lock = _lock_experiment(exp) if rank == 0 else None  # noqa: F841 - held until the process ends
+    lock = lock_experiment(exp) if rank == 0 else None  # noqa: F841 - held until the process ends
     run = Trainer(cfg, exp, rank, world, local, max_steps)
     run.setup(Path(train_manifest), Path(valid_manifest), tokens, cmvn_path, init, restart, argv)
-    with _StopSignals() as signals:
+    with StopSignals() as signals:
         run.signals = signals
         run.fit()
     run.close(own_group)
     return exp / "best.pt"
-
-
-class _StopSignals:
-    """While active, SIGINT and SIGTERM only set ``received``: the loop stops at a step boundary.
-    A second signal of either kind stops at once (the default behaviour)."""
-
-    def __init__(self):
-        self.received = 0
-        self._old: dict = {}
-
-    def _handle(self, signum, frame):
-        if self.received:
-            self.__exit__()
-            signal.raise_signal(signum)
-        self.received = signum
-
-    def __enter__(self):
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM):
-                self._old[s] = signal.signal(s, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for s, h in self._old.items():
-            signal.signal(s, h)
-        self._old = {}
 
 
 class Trainer:

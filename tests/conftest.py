@@ -160,3 +160,21 @@ def make_kaldi_corpus(root: Path) -> Path:
     (root / "resource").mkdir()
     (root / "resource" / "lexicon.txt").write_text(KALDI_LEXICON)
     return root
+
+
+def make_speech_model(path: Path, phones: str = "aa b k") -> Path:
+    """An untrained tiny phone model (40 fbank + energy + deltas, 2 frames stacked, one BiLSTM of 16)
+    saved as a recog model file: for plumbing tests of the speech verbs."""
+    import torch
+
+    from recog.checkpoint import atomic_save, model_dict
+    from recog.config import Config
+    from recog.models import build_model
+    from recog.tokens import SymbolTable
+
+    cfg = Config.load(None, ["features.modality=audio", "model.frontend=stack", "model.stack=2", "model.subsample=2",
+                             "model.hidden=16", "model.layers=1"])
+    symbols = SymbolTable.from_texts([phones], unit="phone")
+    torch.manual_seed(0)
+    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), path)
+    return path

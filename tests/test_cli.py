@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY, render_line
+from conftest import TINY, make_speech_model, render_line
 from recog.align import read_ctm
 from recog.checkpoint import atomic_save, model_dict
 from recog.cli import main
@@ -141,10 +141,7 @@ def test_align_writes_ctm_phn_and_scores_boundaries(tmp_path, capsys):
 
     from recog.manifest import Utterance, write_manifest
 
-    cfg = Config.load(None, ["features.modality=audio", "model.frontend=stack", "model.stack=2", "model.subsample=2",
-                             "model.hidden=16", "model.layers=1"])
-    symbols = SymbolTable.from_texts(["aa b k"], unit="phone")
-    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), tmp_path / "m.pt")
+    make_speech_model(tmp_path / "m.pt")
     t = np.arange(16000) / 16000
     sf.write(tmp_path / "u1.wav", 0.3 * np.sin(2 * np.pi * 300 * t), 16000)
     segs = [[0.1, 0.4, "aa"], [0.4, 0.7, "b"], [0.7, 0.9, "k"]]
@@ -182,10 +179,7 @@ def test_align_writes_ctm_phn_and_scores_boundaries(tmp_path, capsys):
 def test_transcribe_audio_rates_channels_sphere_and_corrupt(tmp_path, capsys):
     import soundfile as sf
 
-    cfg = Config.load(None, ["features.modality=audio", "model.frontend=stack", "model.stack=2", "model.subsample=2",
-                             "model.hidden=16", "model.layers=1"])
-    symbols = SymbolTable.from_texts(["aa b k"], unit="phone")
-    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), tmp_path / "m.pt")
+    make_speech_model(tmp_path / "m.pt")
     d = tmp_path / "in"
     d.mkdir()
     t8, t44 = np.arange(8000) / 8000, np.arange(44100) / 44100
@@ -243,10 +237,7 @@ def test_align_writes_praat_textgrids_with_words_that_read_back(tmp_path, capsys
     from data_prep.textgrid import read_textgrid
     from recog.manifest import Utterance, write_manifest
 
-    cfg = Config.load(None, ["features.modality=audio", "model.frontend=stack", "model.stack=2", "model.subsample=2",
-                             "model.hidden=16", "model.layers=1"])
-    symbols = SymbolTable.from_texts(["aa b k"], unit="phone")
-    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), tmp_path / "m.pt")
+    make_speech_model(tmp_path / "m.pt")
     t = np.arange(16000) / 16000
     sf.write(tmp_path / "u1.wav", 0.3 * np.sin(2 * np.pi * 300 * t), 16000)
     write_manifest(tmp_path / "d" / "manifest.jsonl", [

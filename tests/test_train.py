@@ -119,8 +119,9 @@ def test_a_second_run_on_the_same_experiment_is_refused(tmp_path):
     exp.mkdir()
     held = open(exp / ".train.lock", "w")
     fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    (tmp_path / "tokens.txt").write_text("<blk> 0\na 1\n")
     with pytest.raises(RuntimeError, match="another training run"):
-        train(Config(), tmp_path / "none", tmp_path / "none", exp)
+        train(Config(), tmp_path / "none", tmp_path / "none", exp, tokens=tmp_path / "tokens.txt")
     held.close()
 
 

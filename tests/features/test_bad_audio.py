@@ -7,14 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
-
-from recog.checkpoint import atomic_save, model_dict
+from conftest import make_speech_model
 from recog.cli import main
-from recog.config import Config
 from recog.manifest import Utterance, read_manifest, write_manifest
-from recog.models import build_model
-from recog.tokens import SymbolTable
 
 # lying_header: its header promises 1 s, the file holds 62.5 ms; libsndfile reads what is there
 GOOD = ["pcm8", "pcm24", "six_channels", "rate192k", "rate4k", "mp3", "ogg", "flac", "lying_header"]
@@ -59,12 +54,7 @@ def write_bad_audio_corpus(d):
 
 @pytest.fixture
 def speech_model(tmp_path):
-    cfg = Config.load(None, ["features.modality=audio", "model.frontend=stack", "model.stack=2",
-                             "model.subsample=2", "model.hidden=16", "model.layers=1"])
-    symbols = SymbolTable.from_texts(["aa b k"], unit="phone")
-    torch.manual_seed(0)
-    atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), tmp_path / "m.pt")
-    return tmp_path / "m.pt"
+    return make_speech_model(tmp_path / "m.pt")
 
 
 def test_transcribe_reads_the_good_files_and_names_each_bad_one(tmp_path, speech_model, capsys):
