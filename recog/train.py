@@ -27,10 +27,10 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .checkpoint import atomic_save, keep_epoch_weights, load_file, model_dict
-from .experiment import Logger, StopSignals, TrainingInterrupted, check_resume, find_tokens, lock_experiment
 from .config import Config
 from .data import BucketBatchSampler, UtteranceDataset, collate, drop_missing_features, filter_trainable
 from .decode.greedy import greedy_batch
+from .experiment import Logger, StopSignals, TrainingInterrupted, check_resume, find_tokens, lock_experiment
 from .features.cache import check_settings
 from .features.cmvn import normaliser
 from .manifest import Utterance, read_manifest
