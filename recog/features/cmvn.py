@@ -66,9 +66,6 @@ class UtteranceCMVN:
         return None
 
 
-CMVN_MODES = ("none", "global", "utterance")
-
-
 def normaliser(mode: str, stats: dict | None):
     """The normaliser a model uses: per-utterance, its global statistics (whenever it has
     them), or none."""
