@@ -41,6 +41,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from . import fast_beam
 from .types import Hypothesis
 
 NEG_INF = float("-inf")
@@ -335,8 +336,6 @@ def prefix_beam_search(
         constraints at the end, a single empty hypothesis with score ``-inf`` is returned.
     """
     x, syms = _check_args(logp, beam, blank, nbest, lm, symbols, prune_topk, prune_cumprob, beam_threshold)
-    from . import fast_beam
-
     if fast_beam.available():
         return fast_beam.search(
             x, beam=beam, blank=blank, prune_logp=prune_logp, nbest=nbest, lm=lm, alpha=alpha, beta=beta,
@@ -377,14 +376,12 @@ def prefix_beam_search_batch(
     where the platform allows, so an LM is not pickled).  Results equal per-utterance calls
     exactly.
     """
-    from . import fast_beam
-
     items = fast_beam.split_batch(logps, lengths)
     kwargs = dict(
         beam=beam, blank=blank, prune_logp=prune_logp, nbest=nbest, lm=lm, alpha=alpha, beta=beta, symbols=symbols,
         prune_topk=prune_topk, prune_cumprob=prune_cumprob, beam_threshold=beam_threshold,
     )
-    return fast_beam.run_batch(items, kwargs, workers, threads=fast_beam.available())
+    return fast_beam.run_batch(prefix_beam_search, items, kwargs, workers, threads=fast_beam.available())
 
 
 def _prefix_beam_search_reference(

@@ -214,35 +214,35 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-_worker_kwargs: dict | None = None
+_worker: tuple | None = None  # (search function, its keyword arguments) in a pool worker
 
 
-def _init_worker(kwargs: dict) -> None:
-    global _worker_kwargs
-    _worker_kwargs = kwargs
+def _init_worker(search, kwargs: dict) -> None:
+    global _worker
+    _worker = (search, kwargs)
     torch.set_num_threads(1)
 
 
 def _work(x) -> list[Hypothesis]:
-    from .beam import prefix_beam_search
+    search, kwargs = _worker  # type: ignore[misc]
+    return search(x, **kwargs)
 
-    return prefix_beam_search(x, **_worker_kwargs)  # type: ignore[arg-type]
 
-
-def run_batch(items: Sequence, kwargs: dict, workers: int, threads: bool) -> list[list[Hypothesis]]:
-    from .beam import prefix_beam_search
-
+def run_batch(search, items: Sequence, kwargs: dict, workers: int, threads: bool) -> list[list[Hypothesis]]:
+    """``search(x, **kwargs)`` over ``items`` with ``workers`` threads or processes.  The search is
+    passed in (``beam.prefix_beam_search``) so that this module does not import ``beam``, which
+    imports it: the dependency runs one way."""
     if workers < 0:
         raise ValueError("workers must be >= 0")
     n = len(items)
     w = min(n, workers or usable_cpus())
     if w <= 1:
-        return [prefix_beam_search(x, **kwargs) for x in items]
+        return [search(x, **kwargs) for x in items]
     if threads:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=w) as ex:
-            return list(ex.map(lambda x: prefix_beam_search(x, **kwargs), items))
+            return list(ex.map(lambda x: search(x, **kwargs), items))
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
@@ -251,5 +251,5 @@ def run_batch(items: Sequence, kwargs: dict, workers: int, threads: bool) -> lis
     # tensors travel as arrays (no shared-memory file descriptors)
     arrays = [x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x) for x in items]
     chunk = max(1, n // (4 * w))
-    with ProcessPoolExecutor(max_workers=w, mp_context=ctx, initializer=_init_worker, initargs=(kwargs,)) as ex:
+    with ProcessPoolExecutor(max_workers=w, mp_context=ctx, initializer=_init_worker, initargs=(search, kwargs)) as ex:
         return list(ex.map(_work, arrays, chunksize=chunk))
