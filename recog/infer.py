@@ -12,7 +12,7 @@ from .checkpoint import load_model
 from .data import Example, collate
 from .decode import greedy_batch, prefix_beam_search
 from .decode.types import Hypothesis
-from .features import FeatureError, NoContent, check_content, extract, modality_of
+from .features import FeatureError, NoContent, extract, modality_of
 from .features.cache import check_settings, load_cached
 from .manifest import Utterance, read_manifest
 
@@ -115,8 +115,7 @@ class Transcriber:
             self.frame_shift = self.cfg.features.audio.frame_shift_ms / 1000 * 1000 / max(1, sub)
 
     def _features(self, path: str | Path):
-        check_content(path, self.modality)
-        f = extract(path, self.cfg.features)
+        f = extract(path, self.cfg.features, require_content=True)
         if self.lm.cmvn is not None:
             f = self.lm.cmvn(f)
         return torch.from_numpy(f)

@@ -26,17 +26,12 @@ class NoContent(FeatureError):
     empty, with a warning, rather than read as a confident symbol."""
 
 
-def check_content(path: str | Path, modality: str) -> None:
+def check_content(grey: np.ndarray, path: str | Path) -> None:
     """Raise NoContent for an image without writing: under 2 pixels high or wide, or fewer than 16
     grey levels between its darkest and brightest pixels."""
-    if modality != "image":
-        return
-    from .image import load_grey
-
-    a = np.asarray(load_grey(path))
-    if min(a.shape) < 2 or int(a.max()) - int(a.min()) < 16:
-        raise NoContent(f"{path}: the image holds no writing ({a.shape[1]}x{a.shape[0]} px, grey levels "
-                        f"{int(a.min())}-{int(a.max())}); transcribed as empty")
+    if min(grey.shape) < 2 or int(grey.max()) - int(grey.min()) < 16:
+        raise NoContent(f"{path}: the image holds no writing ({grey.shape[1]}x{grey.shape[0]} px, grey levels "
+                        f"{int(grey.min())}-{int(grey.max())}); transcribed as empty")
 
 
 def modality_of(path: str | Path) -> str | None:
@@ -48,12 +43,14 @@ def modality_of(path: str | Path) -> str | None:
     return None
 
 
-def extract(path: str | Path, cfg: FeatureConfig, augment=None, perturbation: str = "") -> np.ndarray:
-    """``augment``: an image augmenter; ``perturbation``: a waveform perturbation of audio."""
+def extract(path: str | Path, cfg: FeatureConfig, augment=None, perturbation: str = "",
+            require_content: bool = False) -> np.ndarray:
+    """``augment``: an image augmenter; ``perturbation``: a waveform perturbation of audio;
+    ``require_content``: raise NoContent for an image without writing (inference)."""
     if cfg.modality == "image":
         from .image import image_features
 
-        return image_features(path, cfg.image, augment=augment)
+        return image_features(path, cfg.image, augment=augment, require_content=require_content)
     from .audio import audio_features
 
     return audio_features(path, cfg.audio, perturbation)

@@ -202,8 +202,12 @@ def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
     return np.ascontiguousarray(a.T, dtype=np.float32)  # np.percentile's float64 must not leak
 
 
-def image_features(path: str | Path, cfg: ImageFeatures, augment=None) -> np.ndarray:
+def image_features(path: str | Path, cfg: ImageFeatures, augment=None, require_content: bool = False) -> np.ndarray:
     img = load_grey(path)
+    if require_content:
+        from . import check_content
+
+        check_content(np.asarray(img), path)
     if augment is not None:
         if cfg.fill_mask:  # distortions move the white of a polygon mask off white: paint it first
             a = fill_mask(np.asarray(img, dtype=np.float32) / 255.0)
