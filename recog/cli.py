@@ -176,7 +176,8 @@ def cmd_align(args) -> int:
             offsets = {str(k): float(v) for k, v in offsets.items()}
         except (OSError, ValueError, AttributeError, TypeError) as e:
             raise ValueError(f"{args.offsets}: not a JSON object of symbol -> seconds ({e})") from None
-    hyp, ref = align_manifest(tr, tr.read_manifest(args.data), log=lambda m: print(m, file=sys.stderr))
+    utts = tr.read_manifest(args.data)
+    hyp, ref = align_manifest(tr, utts, log=lambda m: print(m, file=sys.stderr))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.fit_offsets:
@@ -193,7 +194,7 @@ def cmd_align(args) -> int:
     if args.textgrid:
         from .align import write_textgrids
 
-        n = write_textgrids(out, hyp, {u.id: u for u in tr.read_manifest(args.data)},
+        n = write_textgrids(out, hyp, {u.id: u for u in utts},
                             tr.cfg.features.audio.frame_shift_ms / 1000, args.lexicon)
         if n:
             print(f"warning: {n} utterances have no words tier (their words, as --lexicon pronounces "

@@ -144,8 +144,7 @@ class Transcriber:
 
     def _run(self, items: list[tuple[str, Callable[[], torch.Tensor], str]], on_error) -> tuple[list[Result], list[str]]:
         """Results (in input order within each batch) and errors; a NoContent input gets an empty
-        result and a warning (``self.warnings``, and ``on_error("warning: ...")``)."""
-        self.warnings: list[str] = []
+        result and a warning (``on_error("warning: ...")``)."""
         results: list[Result] = []
         errors: list[str] = []
         pending: list[Example] = []
@@ -163,7 +162,6 @@ class Transcriber:
                 if feats.shape[0] < 1 or int(self.lm.model.output_lengths(torch.tensor([feats.shape[0]]))[0]) < 1:
                     raise FeatureError(f"{name}: too short to transcribe ({feats.shape[0]} frames)")
             except NoContent as e:
-                self.warnings.append(str(e))
                 if on_error:
                     on_error(f"warning: {e}")
                 empty = Hypothesis([], 0.0)

@@ -270,10 +270,11 @@ def age_band(age: int) -> str:
 
 
 def _read_key_value(path: Path) -> dict[str, str]:
-    from .manifest import ManifestError
+    """A Kaldi ``<key> <value>`` file (utt2spk, spk2gender, spk2age); errors name file and line."""
+    from .manifest import ManifestError, read_lines
 
     out = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(read_lines(path), 1):
         parts = line.split()
         if parts and len(parts) != 2:
             raise ManifestError(f"{path}:{lineno}: expected '<key> <value>', got {len(parts)} fields")
