@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             feats = tr.manifest_features(u)
-            n_out = int(tr.lm.model.output_lengths(torch.tensor([feats.shape[0]]))[0])
+            n_out = int(tr.recogniser.model.output_lengths(torch.tensor([feats.shape[0]]))[0])
             if feats.shape[0] < 1 or n_out < 1:
                 raise FeatureError(f"{u.path}: too short ({feats.shape[0]} frames)")
         except (FeatureError, OSError, ValueError) as e:
@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     flush()
 
     write_text(out / "text", refs)
-    tr.lm.symbols.write(out / "tokens.txt")
+    tr.recogniser.symbols.write(out / "tokens.txt")
     meta = {
         "model": str(args.model), "data": str(args.data), "utterances": len(refs), "skipped": skipped,
-        "unit": tr.lm.symbols.unit, "vocab": len(tr.lm.symbols), "seconds": round(time.perf_counter() - t0, 1),
+        "unit": tr.recogniser.symbols.unit, "vocab": len(tr.recogniser.symbols), "seconds": round(time.perf_counter() - t0, 1),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     print(f"{len(refs)} utterances -> {out} ({len(skipped)} skipped)")

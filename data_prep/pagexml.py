@@ -1,4 +1,4 @@
-"""Cut the text lines of PAGE-XML pages into line images with ground-truth sidecars.
+"""Cut the text lines of PAGE-XML or ALTO pages into line images with ground-truth sidecars.
 
 Transkribus, eScriptorium and kraken export transcribed pages as PAGE-XML: one XML file a page,
 naming its image in ``Page/@imageFilename``, with ``TextLine`` elements that carry a polygon
@@ -10,16 +10,22 @@ This turns such pages into the layout ``data_prep.lines`` reads (kraken / Calama
     out/lines/index.jsonl                         id, text, page image and XML, bbox on the page
     out/train.lst valid.lst test.lst              split by page (with --split)
 
-Each line is the bounding box of its polygon plus ``--margin`` px (clipped to the page); pixels
-outside the polygon are set to white unless ``--no-mask`` (then the whole box is kept, which
-helps where the annotators' polygons cut off ascenders and descenders), converted to 8-bit grey
-and, with ``--max-height``, scaled down so that it is at most that high (aspect kept).  A
+Each line is cut from its region (``recog.layout.geometry``): its polygon, or, where the polygon
+is missing or thinner than 0.3 of the page's line spacing, a band around its baseline (0.8 of the
+spacing over it, 0.45 under it, never past the neighbouring baselines), as kraken cuts lines;
+``--cut polygon`` keeps every polygon as it is (the old cut).  The crop is the region's bounding
+box plus ``--margin`` px (clipped to the page); pixels outside the region are set to white unless
+``--no-mask`` (then the whole box is kept), converted to 8-bit grey and, with ``--max-height``,
+scaled down so that it is at most that high (aspect kept).  ``index.jsonl`` says which region
+each line was cut from (``cut``: polygon or baseline).  A
 line's transcript is its own ``TextEquiv`` (the lowest ``@index`` when there are several), else
 its ``Word`` transcripts joined by spaces; whitespace runs become one space.
 
-Any PAGE schema version is read (namespaces are ignored): polygons as ``points="x,y x,y ..."``
-(2013 and later) or as ``<Point x= y=/>`` children (2010).  The page image is looked for next to
-the XML and in its parent folder (Transkribus puts the XML in ``page/`` beside the images).
+Any PAGE schema version is read, and ALTO v2–v4 (``recog.layout.files``): PAGE polygons as
+``points="x,y x,y ..."`` (2013 and later) or as ``<Point x= y=/>`` children (2010); ALTO lines
+as ``Shape/Polygon`` or their box, with ``String`` contents as the transcript.  The page image is
+looked for next to the XML and in its parent folder (Transkribus puts the XML in ``page/``
+beside the images).
 
 ``--split 0.8,0.1,0.1`` writes split lists with all the lines of a page in one split, so that
 no page is seen both in training and in test: pages are shuffled with ``--seed``, and each goes
@@ -27,14 +33,15 @@ to test, else valid, when that brings the split closer to its share of the lines
 
 Bad input is reported on stderr, naming the file, and skipped; the other pages go on: an XML
 file that does not parse or holds no PAGE ``Page``, a page image that is missing or unreadable,
-a line without a polygon or with one of under 3 points or no area.  A line id used twice on a
-page is reported and the later line gets ``_2`` (``_3``, ...) appended.  Lines without a
+a line with neither a usable polygon (3 points or more, an area) nor a baseline.  A line id used
+twice on a page is reported and the later line gets ``_2`` (``_3``, ...) appended; whitespace in
+ids (page file names such as ``JDH_2_16_180_004 (1).jpg``) becomes ``_``.  Lines without a
 transcript are counted, not written.  Re-running rewrites the output.
 
 Usage::
 
     python -m data_prep.pagexml --pages DIR [DIR ...] --out DIR [--prefix jdh_] [--max-height 128]
-        [--format png|jpg] [--margin 4] [--no-mask] [--split 0.8,0.1,0.1 --seed 0]
+        [--format png|jpg] [--margin 4] [--no-mask] [--cut auto|polygon] [--split 0.8,0.1,0.1 --seed 0]
     recog prep lines --corpus DIR --out data        # then, as for any line-image corpus
 """
 
@@ -43,15 +50,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections import Counter
 import re
 import sys
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from .common import Reporter, normalize_text
+from recog.layout.files import LayoutLine, find_page_image, read_layout
+from recog.layout.geometry import Point, Region, crop_region, line_regions, polygon_area
+
+from .common import Reporter
 from .lines import GT_SUFFIX
 
 PROG = "data_prep.pagexml"
@@ -60,126 +70,22 @@ SPLITS = ("train", "valid", "test")
 
 @dataclass
 class PageLine:
-    """One transcribed line of a page: its id on the page, polygon (page px) and transcript."""
+    """One transcribed line of a page: its id on the page, polygon and baseline (page px; None
+    where missing) and transcript."""
     id: str
-    polygon: list[tuple[float, float]]
+    polygon: list[Point] | None
     text: str
+    baseline: list[Point] | None = None
+    index: int = 0  # position among the page's TextLines
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _children(el: ET.Element, name: str) -> list[ET.Element]:
-    return [c for c in el if _local(c.tag) == name]
-
-
-def _iter(el: ET.Element, name: str):
-    return (c for c in el.iter() if _local(c.tag) == name)
-
-
-def parse_points(coords: ET.Element) -> list[tuple[float, float]]:
-    """A ``Coords`` element's polygon: ``points="x,y x,y"`` or ``<Point x= y=/>`` children.
-    Raises ValueError on numbers that do not parse."""
-    pts = coords.get("points")
-    if pts is not None:
-        out = []
-        for pair in pts.split():
-            x, _, y = pair.partition(",")
-            out.append((float(x), float(y)))
-        return out
-    return [(float(p.get("x")), float(p.get("y"))) for p in _children(coords, "Point")]
-
-
-def _unicode_of(el: ET.Element) -> str | None:
-    """The text of an element's own ``TextEquiv/Unicode`` (lowest ``@index`` first), or None."""
-    equivs = _children(el, "TextEquiv")
-    if not equivs:
-        return None
-
-    def index(e: ET.Element) -> float:
-        try:
-            return float(e.get("index", "inf"))
-        except ValueError:
-            return float("inf")
-
-    for eq in sorted(equivs, key=index):
-        uni = _children(eq, "Unicode")
-        if uni and uni[0].text and uni[0].text.strip():
-            return uni[0].text
-    return None
-
-
-def line_text(line: ET.Element) -> str:
-    """A TextLine's transcript: its own TextEquiv, else its Words' joined by spaces ('' if none)."""
-    text = _unicode_of(line)
-    if text is None:
-        words = [_unicode_of(w) for w in _children(line, "Word")]
-        text = " ".join(w for w in words if w)
-    return normalize_text(text)
-
-
-def read_page(xml_path: Path) -> tuple[str, list[ET.Element]]:
-    """The page image name and the TextLine elements of a PAGE-XML file, in document order.
-    Raises ValueError when the file does not parse or is not PAGE."""
-    try:
-        root = ET.parse(xml_path).getroot()
-    except (ET.ParseError, OSError, LookupError, ValueError) as e:  # LookupError: an unknown declared encoding
-        raise ValueError(f"{xml_path}: not readable XML ({e})") from None
-    page = next(_iter(root, "Page"), None)
-    if page is None:
-        raise ValueError(f"{xml_path}: no PAGE <Page> element (not a PAGE-XML file?)")
-    image = page.get("imageFilename")
-    if not image:
-        raise ValueError(f"{xml_path}: <Page> has no imageFilename")
-    return image, list(_iter(page, "TextLine"))
-
-
-def find_image(xml_path: Path, name: str) -> Path | None:
-    """The page image ``name`` next to the XML or in its parent folder (basename tried too)."""
-    base = re.split(r"[\\/]", name)[-1]
-    for d in (xml_path.parent, xml_path.parent.parent):
-        for n in (name, base):
-            p = d / n
-            if p.is_file():
-                return p
-    return None
-
-
-def crop_line(page: Image.Image, polygon: list[tuple[float, float]], margin: int = 4,
-              mask: bool = True, max_height: int | None = None) -> tuple[Image.Image, tuple[int, int, int, int]]:
-    """Cut one line out of a grey page: (image, bbox on the page as x0, y0, x1, y1 exclusive)."""
-    xs = [p[0] for p in polygon]
-    ys = [p[1] for p in polygon]
-    x0 = max(0, int(min(xs)) - margin)
-    y0 = max(0, int(min(ys)) - margin)
-    x1 = min(page.width, int(max(xs)) + 1 + margin)
-    y1 = min(page.height, int(max(ys)) + 1 + margin)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"polygon lies outside the {page.width}x{page.height} page")
-    img = page.crop((x0, y0, x1, y1))
-    if mask:
-        m = Image.new("L", img.size, 0)
-        ImageDraw.Draw(m).polygon([(x - x0, y - y0) for x, y in polygon], fill=255, outline=255)
-        img = Image.composite(img, Image.new("L", img.size, 255), m)
-    if max_height and img.height > max_height:
-        w = max(1, round(img.width * max_height / img.height))
-        img = img.resize((w, max_height), Image.LANCZOS)
-    return img, (x0, y0, x1, y1)
-
-
-def _area(poly: list[tuple[float, float]]) -> float:
-    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(poly, poly[1:] + poly[:1]))) / 2
-
-
-def page_lines(xml_path: Path, lines: list[ET.Element], rep: Reporter) -> list[PageLine]:
+def page_lines(xml_path: Path, lines: list[LayoutLine], rep: Reporter) -> list[PageLine]:
     """The usable transcribed lines of a page; the others are reported (or counted) and skipped."""
     out: list[PageLine] = []
     seen: set[str] = set()
-    for i, el in enumerate(lines):
-        lid = re.sub(r"\s+", "_", el.get("id") or f"line{i + 1}")
-        text = line_text(el)
-        if not text:
+    for i, line in enumerate(lines):
+        lid = re.sub(r"\s+", "_", line.id)
+        if not line.text:
             rep.counts["line without text"] += 1
             continue
         if lid in seen:
@@ -188,19 +94,23 @@ def page_lines(xml_path: Path, lines: list[ET.Element], rep: Reporter) -> list[P
                 k += 1
             rep.warn("duplicate line id", f"{xml_path}: TextLine id {lid!r} used again; this one is {lid}_{k}")
             lid = f"{lid}_{k}"
-        coords = _children(el, "Coords")
-        try:
-            poly = parse_points(coords[0]) if coords else []
-        except (TypeError, ValueError):
-            rep.warn("bad polygon", f"{xml_path}: TextLine {lid!r}: Coords do not parse; skipped")
-            continue
-        if len(poly) < 3 or _area(poly) <= 0:
-            rep.warn("bad polygon", f"{xml_path}: TextLine {lid!r}: no polygon with an area "
-                                    f"({len(poly)} points); skipped")
+        poly, base = line.polygon, line.baseline
+        if (poly is None or polygon_area(poly) <= 0) and base is None:
+            rep.warn("bad polygon", f"{xml_path}: TextLine {lid!r}: no polygon with an area (3 points or "
+                                    f"more) and no baseline; skipped")
             continue
         seen.add(lid)
-        out.append(PageLine(lid, poly, text))
+        out.append(PageLine(lid, poly, line.text, base, i))
     return out
+
+
+def page_regions(lines: list[LayoutLine], cut: str = "auto") -> list[Region | None]:
+    """The region of every TextLine of a page (all of them: lines without text are neighbours
+    too).  ``cut="polygon"``: each usable polygon as it is."""
+    geometry = [(line.polygon, line.baseline) for line in lines]
+    if cut == "polygon":
+        return [Region(p, "polygon") if p and polygon_area(p) > 0 else None for p, _ in geometry]
+    return line_regions(geometry)
 
 
 def split_pages(line_counts: dict[str, int], fractions: tuple[float, float, float],
@@ -224,23 +134,27 @@ def split_pages(line_counts: dict[str, int], fractions: tuple[float, float, floa
 
 def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: int = 4, mask: bool = True,
                   max_height: int | None = None, fmt: str = "png",
-                  split: tuple[float, float, float] | None = None, seed: int = 0) -> dict[str, list[str]]:
+                  split: tuple[float, float, float] | None = None, seed: int = 0,
+                  cut: str = "auto") -> dict[str, list[str]]:
     """Write the line images, sidecars, ``index.jsonl`` and (with ``split``) the split lists.
+    ``cut``: "auto" (polygon, or the baseline band where it is missing or thin) or "polygon".
     Returns the line ids of each page stem."""
     rep = Reporter(PROG)
     lines_dir = Path(out) / "lines"
     lines_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[str]] = {}
+    cuts: Counter = Counter()
     with open(lines_dir / "index.jsonl", "w", encoding="utf-8") as index:
         for xml_path in xml_files:
             try:
-                image_name, elements = read_page(xml_path)
+                layout = read_layout(xml_path)
             except ValueError as e:
                 rep.warn("bad xml", f"{e}; skipped")
                 continue
-            image_path = find_image(xml_path, image_name)
+            elements = layout.lines
+            image_path = find_page_image(layout)
             if image_path is None:
-                rep.warn("missing page image", f"{xml_path}: page image {image_name!r} not found next to "
+                rep.warn("missing page image", f"{xml_path}: page image {layout.image!r} not found next to "
                                                f"it or in {xml_path.parent.parent}; skipped")
                 continue
             plines = page_lines(xml_path, elements, rep)
@@ -254,13 +168,18 @@ def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: in
                 continue
             stem = Path(image_path).stem
             ids = []
+            regions = page_regions(elements, cut)
             for pl in plines:
-                uid = f"{prefix}{stem}_{pl.id}"
+                uid = "_".join(f"{prefix}{stem}_{pl.id}".split())  # ids split on whitespace downstream
+                region = regions[pl.index]
                 try:
-                    img, bbox = crop_line(page, pl.polygon, margin, mask, max_height)
+                    if region is None:
+                        raise ValueError("no polygon with an area (--cut polygon)")
+                    img, bbox = crop_region(page, region.polygon, margin, mask, max_height)
                 except ValueError as e:
                     rep.warn("bad polygon", f"{xml_path}: TextLine {pl.id!r}: {e}; skipped")
                     continue
+                cuts[region.source] += 1
                 name = f"{uid}.{fmt}"
                 if fmt == "jpg":
                     img.save(lines_dir / name, "JPEG", quality=90)
@@ -268,7 +187,7 @@ def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: in
                     img.save(lines_dir / name)
                 (lines_dir / f"{uid}{GT_SUFFIX}").write_text(pl.text + "\n", encoding="utf-8")
                 index.write(json.dumps({"id": uid, "text": pl.text, "image": name, "page_image": image_path.name,
-                                        "page_xml": xml_path.name, "bbox": list(bbox),
+                                        "page_xml": xml_path.name, "bbox": list(bbox), "cut": region.source,
                                         "width": img.width, "height": img.height}, ensure_ascii=False) + "\n")
                 ids.append(uid)
             if ids:
@@ -280,7 +199,7 @@ def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: in
             ids = [u for p in sorted(written) if where[p] == name for u in written[p]]
             (Path(out) / f"{name}.lst").write_text("".join(u + "\n" for u in ids), encoding="utf-8")
             rep.info(f"{name}: {sum(where[p] == name for p in written)} pages, {len(ids)} lines")
-    rep.info(f"{n} lines of {len(written)} pages")
+    rep.info(f"{n} lines of {len(written)} pages; cut from " + ", ".join(f"the {k}: {v}" for k, v in sorted(cuts.items())))
     rep.summary({"lines": [u for ids in written.values() for u in ids]}, lines_dir)
     return written
 
@@ -316,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefix", default="", help="prepended to every line id, e.g. jdh_")
     ap.add_argument("--margin", type=int, default=4, help="px added around the polygon's bounding box")
     ap.add_argument("--no-mask", dest="mask", action="store_false", help="keep the whole box, not just the polygon")
+    ap.add_argument("--cut", choices=("auto", "polygon"), default="auto",
+                    help="auto: the polygon, or a band around the baseline where the polygon is missing or thin; "
+                         "polygon: every polygon as it is")
     ap.add_argument("--max-height", type=int, default=None, help="scale taller lines down to this height")
     ap.add_argument("--format", choices=("png", "jpg"), default="png")
     ap.add_argument("--split", type=_fractions, default=None, help="train,valid,test fractions of lines, split by page")
@@ -330,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: no .xml files in {' '.join(map(str, args.pages))}", file=sys.stderr)
         return 2
     written = extract_pages(files, args.out, args.prefix, args.margin, args.mask, args.max_height,
-                            args.format, args.split, args.seed)
+                            args.format, args.split, args.seed, args.cut)
     return 0 if written else 1
 
 

@@ -287,7 +287,7 @@ def align_manifest(tr, utts, log=print) -> tuple[list[tuple[str, list[Segment]]]
     hyp, ref = [], []
     for u in utts:
         try:
-            targets = tr.lm.symbols.encode(u.text or "")
+            targets = tr.recogniser.symbols.encode(u.text or "")
             feats = tr.manifest_features(u)
             logp = tr.log_probs([Example(u.id, feats, [], "")])[0]
             spans = forced_align(logp, targets)
@@ -295,7 +295,7 @@ def align_manifest(tr, utts, log=print) -> tuple[list[tuple[str, list[Segment]]]
             log(f"error: {u.id}: {e}; skipped")
             continue
         total = feats.shape[0] * tr.cfg.features.audio.frame_shift_ms / 1000
-        hyp.append((u.id, spans_to_segments(spans, tr.lm.symbols.symbols, tr.frame_shift, total)))
+        hyp.append((u.id, spans_to_segments(spans, tr.recogniser.symbols.symbols, tr.frame_shift, total)))
         r = reference_segments(u, tr.cfg.features.audio.sample_rate)
         if r:
             ref.append((u.id, r))

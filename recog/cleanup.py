@@ -61,10 +61,10 @@ def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er
     for u in no_text:
         log(f"error: {manifest}: record {u.id} has no transcript to compare with; left out")
     utts = [u for u in utts if u.text is not None]
-    unit = tr.lm.symbols.unit
+    unit = tr.recogniser.symbols.unit
     results, failed = tr.transcribe_manifest(utts, on_error=lambda e: log(f"error: {e}"))
     failed = [f"{u.id}: no transcript" for u in no_text] + failed
-    hyps = {uid: tr.lm.symbols.decode(hyp.tokens) for uid, hyp, *_ in results}
+    hyps = {uid: tr.recogniser.symbols.decode(hyp.tokens) for uid, hyp, *_ in results}
     kept, rejected = [], []
     for u in utts:
         if u.id not in hyps:

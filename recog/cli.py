@@ -138,7 +138,7 @@ def cmd_tune(args) -> int:
                      lexicon=args.lexicon)
     utts = tr.read_manifest(args.data)
     refs = {u.id: u.text or "" for u in utts}
-    sym = tr.lm.symbols
+    sym = tr.recogniser.symbols
     logps = {}
     for i in range(0, len(utts), args.batch_size):
         chunk = utts[i : i + args.batch_size]
@@ -225,7 +225,7 @@ def cmd_decode(args) -> int:
     utts = tr.read_manifest(args.data)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     results, errors = tr.transcribe_manifest(utts, on_error=_problem)
-    _print_results(results, tr.lm.symbols, args.format, out)
+    _print_results(results, tr.recogniser.symbols, args.format, out)
     if errors:
         print(f"{len(errors)} record(s) could not be decoded (see above)", file=sys.stderr)
     return 1 if errors else 0
@@ -236,6 +236,10 @@ def cmd_transcribe(args) -> int:
 
     if not args.inputs and not args.files_from:
         raise ValueError("no inputs: give image or audio files or folders, or --files-from LIST")
+    if args.pages:
+        return _transcribe_pages(args)
+    if args.out_dir:
+        raise ValueError("--out-dir is for --pages (where the transcribed layout files go)")
     tr = _transcriber(args)
     paths, errors = collect_inputs(args.inputs, args.files_from, tr.modality)
     for e in errors:
@@ -245,20 +249,52 @@ def cmd_transcribe(args) -> int:
     ids = input_ids(paths, args.inputs, args.relative_ids)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     results, bad = tr.transcribe_files(paths, on_error=_problem, ids=ids)
-    _print_results(results, tr.lm.symbols, args.format, out)
+    _print_results(results, tr.recogniser.symbols, args.format, out)
     if args.ref:
         from .manifest import read_text
         from .metrics import score
 
         refs = read_text(args.ref)
-        hyps = {r[0]: tr.lm.symbols.decode(r[1].tokens) for r in results}
+        hyps = {r[0]: tr.recogniser.symbols.decode(r[1].tokens) for r in results}
         refs = {k: v for k, v in refs.items() if k in hyps or not args.only_decoded}
-        units = [tr.lm.symbols.unit] + (["word"] if tr.lm.symbols.unit == "char" else [])
+        units = [tr.recogniser.symbols.unit] + (["word"] if tr.recogniser.symbols.unit == "char" else [])
         for unit in units:
             print(score(refs, hyps, unit).format(top_confusions=0), file=sys.stderr)
     n_bad = len(errors) + len(bad)
     if n_bad:
         print(f"{n_bad} input(s) could not be transcribed (see above)", file=sys.stderr)
+    return 1 if n_bad else 0
+
+
+def _transcribe_pages(args) -> int:
+    """``recog transcribe --pages``: layout files (PAGE XML, ALTO) in, ``<stem>.recog.xml`` out."""
+    from .pages import PageTranscriber, find_layouts
+
+    items = list(args.inputs)
+    if args.files_from:
+        from .manifest import read_lines
+
+        items += [ln.strip() for ln in read_lines(args.files_from) if ln.strip() and not ln.startswith("#")]
+    files, errors = find_layouts(items)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if not files:
+        raise ValueError(f"no PAGE XML or ALTO files in {', '.join(items)}")
+    pt = PageTranscriber(_transcriber(args))
+    done, bad = pt.pages(files, Path(args.out_dir) if args.out_dir else None, on_error=_problem)
+    out = open(args.out, "w", encoding="utf-8") if args.out else None
+    for r in done:
+        sources = [src for *_, src in r.lines]
+        print(f"{r.out}: {len(r.lines)} lines ({sources.count('baseline')} cut from the baseline)", file=sys.stderr)
+        if out:
+            stem = "_".join(r.xml.stem.split())
+            for lid, text, _, _ in r.lines:
+                out.write(f"{stem}_{'_'.join(lid.split())} {text}".rstrip() + "\n")
+    if out:
+        out.close()
+    n_bad = len(errors) + len(bad)
+    if n_bad:
+        print(f"{n_bad} page(s) could not be transcribed (see above)", file=sys.stderr)
     return 1 if n_bad else 0
 
 
@@ -414,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--files-from", help="a file listing input paths, one per line")
             s.add_argument("--ref", help="Kaldi text of references: print the error rate at the end")
             s.add_argument("--only-decoded", action="store_true", help="with --ref: score only ids that were transcribed")
+            s.add_argument("--pages", action="store_true",
+                           help="inputs are PAGE XML or ALTO files (or folders of them) with their page images: "
+                                "every line is cut, transcribed and written back into <stem>.recog.xml")
+            s.add_argument("--out-dir", help="with --pages: write the .recog.xml files here, not next to the inputs")
             s.add_argument("--relative-ids", action="store_true",
                            help="ids are paths relative to the input folder (a/line, b/line), not file stems; "
                                 "without it two inputs with the same stem are an error")

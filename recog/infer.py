@@ -97,27 +97,28 @@ class Transcriber:
     def __init__(self, model_path: str | Path, beam: int = 0, batch_size: int = 8, device: str = "cpu",
                  lm: str | Path | None = None, lm_unit: str = "token", lexicon: str | Path | None = None,
                  alpha: float = 0.5, beta: float = 0.0, nbest: int = 1):
-        self.lm = load_model(model_path)
+        self.recogniser = load_model(model_path)  # network, symbols, feature settings, CMVN
         self.beam = beam
         self.alpha, self.beta, self.nbest = alpha, beta, nbest
-        self.scorer = make_scorer(lm, lm_unit, self.lm.symbols, lexicon) if lm else None
+        self.scorer = make_scorer(lm, lm_unit, self.recogniser.symbols, lexicon) if lm else None
         if (self.scorer is not None or nbest > 1) and not beam:
             raise ValueError("an LM and n-best lists need the beam search (--beam N)")
         self.batch_size = batch_size
         self.device = torch.device(device)
-        self.lm.model.to(self.device)
-        self.cfg = self.lm.cfg
+        self.recogniser.model.to(self.device)
+        self.cfg = self.recogniser.cfg
         self.modality = self.cfg.features.modality
         # seconds per output frame (audio only): frame shift times the front end's subsampling
         self.frame_shift = 0.0
         if self.modality == "audio":
-            sub = int(self.lm.model.output_lengths(torch.tensor([1000]))[0])
+            sub = int(self.recogniser.model.output_lengths(torch.tensor([1000]))[0])
             self.frame_shift = self.cfg.features.audio.frame_shift_ms / 1000 * 1000 / max(1, sub)
 
-    def _features(self, path: str | Path):
-        f = extract(path, self.cfg.features, require_content=True)
-        if self.lm.cmvn is not None:
-            f = self.lm.cmvn(f)
+    def features(self, path, name: str = ""):
+        """Normalised features of a file, or of a line image in memory (``name``: its origin)."""
+        f = extract(path, self.cfg.features, require_content=True, name=name)
+        if self.recogniser.cmvn is not None:
+            f = self.recogniser.cmvn(f)
         return torch.from_numpy(f)
 
     @torch.no_grad()
@@ -125,7 +126,7 @@ class Transcriber:
         """The model's (T, V) log-probabilities for each example (batched; outputs do not depend
         on what an utterance is batched with)."""
         b = collate(examples)
-        logp, lens = self.lm.model(b.feats.to(self.device), b.lengths.to(self.device))
+        logp, lens = self.recogniser.model(b.feats.to(self.device), b.lengths.to(self.device))
         logp, lens = logp.float().cpu(), lens.cpu()
         return [logp[i, : lens[i]] for i in range(len(examples))]
 
@@ -134,17 +135,18 @@ class Transcriber:
             return [self.search(lp) for lp in self.log_probs(examples)]
         b = collate(examples)
         with torch.no_grad():
-            logp, lens = self.lm.model(b.feats.to(self.device), b.lengths.to(self.device))
+            logp, lens = self.recogniser.model(b.feats.to(self.device), b.lengths.to(self.device))
         return [[h] for h in greedy_batch(logp.float().cpu(), lens.cpu())]
 
     def search(self, logp: torch.Tensor) -> list[Hypothesis]:
         """Beam search of one utterance's (T, V) log-probs; n-best list, best first."""
         return prefix_beam_search(logp, beam=self.beam, nbest=self.nbest, lm=self.scorer, alpha=self.alpha,
-                                  beta=self.beta, symbols=self.lm.symbols.symbols if self.scorer else None)
+                                  beta=self.beta, symbols=self.recogniser.symbols.symbols if self.scorer else None)
 
-    def _run(self, items: list[tuple[str, Callable[[], torch.Tensor], str]], on_error) -> tuple[list[Result], list[str]]:
-        """Results (in input order within each batch) and errors; a NoContent input gets an empty
-        result and a warning (``on_error("warning: ...")``)."""
+    def transcribe_items(self, items: list[tuple[str, Callable[[], torch.Tensor], str]], on_error=None
+                         ) -> tuple[list[Result], list[str]]:
+        """(id, features getter, name for messages) -> results (in input order) and errors; a
+        NoContent input gets an empty result and a warning (``on_error("warning: ...")``)."""
         results: list[Result] = []
         errors: list[str] = []
         pending: list[Example] = []
@@ -159,7 +161,7 @@ class Transcriber:
         for uid, get, name in items:
             try:
                 feats = get()
-                if feats.shape[0] < 1 or int(self.lm.model.output_lengths(torch.tensor([feats.shape[0]]))[0]) < 1:
+                if feats.shape[0] < 1 or int(self.recogniser.model.output_lengths(torch.tensor([feats.shape[0]]))[0]) < 1:
                     raise FeatureError(f"{name}: too short to transcribe ({feats.shape[0]} frames)")
             except NoContent as e:
                 if on_error:
@@ -181,8 +183,8 @@ class Transcriber:
     def transcribe_files(self, paths: list[Path], on_error=None, ids: list[str] | None = None
                          ) -> tuple[list[Result], list[str]]:
         ids = ids or input_ids(paths, [])
-        items = [(uid, (lambda p=p: self._features(p)), str(p)) for uid, p in zip(ids, paths)]
-        return self._run(items, on_error)
+        items = [(uid, (lambda p=p: self.features(p)), str(p)) for uid, p in zip(ids, paths)]
+        return self.transcribe_items(items, on_error)
 
     def read_manifest(self, path: str | Path) -> list[Utterance]:
         """A manifest to decode; FeatureError if its cached features were computed with other
@@ -196,10 +198,10 @@ class Transcriber:
         """A record's cached features (``feats``) if any, else computed from its file."""
         if u.feats:
             f = load_cached(u.id, u.feats)
-            if self.lm.cmvn is not None:
-                f = self.lm.cmvn(f)
+            if self.recogniser.cmvn is not None:
+                f = self.recogniser.cmvn(f)
             return torch.from_numpy(f)
-        return self._features(u.path)
+        return self.features(u.path)
 
     def transcribe_manifest(self, utts: list[Utterance], on_error=None) -> tuple[list[Result], list[str]]:
-        return self._run([(u.id, (lambda u=u: self.manifest_features(u)), u.path) for u in utts], on_error)
+        return self.transcribe_items([(u.id, (lambda u=u: self.manifest_features(u)), u.path) for u in utts], on_error)

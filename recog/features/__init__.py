@@ -43,14 +43,15 @@ def modality_of(path: str | Path) -> str | None:
     return None
 
 
-def extract(path: str | Path, cfg: FeatureConfig, augment=None, perturbation: str = "",
-            require_content: bool = False) -> np.ndarray:
-    """``augment``: an image augmenter; ``perturbation``: a waveform perturbation of audio;
+def extract(path, cfg: FeatureConfig, augment=None, perturbation: str = "",
+            require_content: bool = False, name: str = "") -> np.ndarray:
+    """``path``: a file, or for image models a grey PIL image (``name`` says what it is);
+    ``augment``: an image augmenter; ``perturbation``: a waveform perturbation of audio;
     ``require_content``: raise NoContent for an image without writing (inference)."""
     if cfg.modality == "image":
         from .image import image_features
 
-        return image_features(path, cfg.image, augment=augment, require_content=require_content)
+        return image_features(path, cfg.image, augment=augment, require_content=require_content, name=name)
     from .audio import audio_features
 
     return audio_features(path, cfg.audio, perturbation)

@@ -202,12 +202,15 @@ def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
     return np.ascontiguousarray(a.T, dtype=np.float32)  # np.percentile's float64 must not leak
 
 
-def image_features(path: str | Path, cfg: ImageFeatures, augment=None, require_content: bool = False) -> np.ndarray:
-    img = load_grey(path)
+def image_features(path: str | Path | Image.Image, cfg: ImageFeatures, augment=None,
+                   require_content: bool = False, name: str = "") -> np.ndarray:
+    """Features of a line image file, or of a grey PIL image already in memory (a line cut from
+    a page; ``name`` then says where it came from in messages)."""
+    img = path if isinstance(path, Image.Image) else load_grey(path)
     if require_content:
         from . import check_content
 
-        check_content(np.asarray(img), path)
+        check_content(np.asarray(img), name or path)
     if augment is not None:
         if cfg.fill_mask:  # distortions move the white of a polygon mask off white: paint it first
             a = fill_mask(np.asarray(img, dtype=np.float32) / 255.0)

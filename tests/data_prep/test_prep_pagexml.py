@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from data_prep.lines import prepare_lines
-from data_prep.pagexml import crop_line, main, split_pages
+from data_prep.pagexml import main, split_pages
+from recog.layout.geometry import crop_region as crop_line
 from recog.manifest import read_manifest
 
 PAGE_2013 = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -81,7 +82,7 @@ def test_lines_are_cut_masked_and_transcribed_and_bad_files_named(pages, tmp_pat
     err = capsys.readouterr().err
     assert "broken.xml: not readable XML" in err
     assert "lost.xml: page image 'nowhere.png' not found" in err
-    assert "TextLine 'r1l4': no polygon with an area (2 points)" in err
+    assert "TextLine 'r1l4': no polygon with an area (3 points or more) and no baseline" in err
     assert "TextLine id 'r1l1' used again; this one is r1l1_2" in err
     assert "mets.xml" not in err
     lines = out / "lines"
@@ -110,7 +111,7 @@ def test_lines_are_cut_masked_and_transcribed_and_bad_files_named(pages, tmp_pat
     rows = [json.loads(s) for s in (lines / "index.jsonl").read_text(encoding="utf-8").splitlines()]
     assert rows[0] == {"id": "jdh_JDH_1_r1l1", "text": "Dec 21/95", "image": "jdh_JDH_1_r1l1.png",
                        "page_image": "JDH_1.png", "page_xml": "JDH_1.xml", "bbox": [16, 16, 185, 55],
-                       "width": 169, "height": 39}
+                       "width": 169, "height": 39, "cut": "polygon"}
 
 
 def test_no_mask_keeps_the_box_and_max_height_scales(pages):
@@ -160,3 +161,40 @@ def test_nothing_to_read_is_an_error(tmp_path, capsys):
     assert main(["--pages", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     with pytest.raises(SystemExit):
         main(["--pages", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--split", "0.5,0.5"])
+
+
+THIN_PAGE = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2013-07-15">
+  <Page imageFilename="thin.png" imageWidth="600" imageHeight="400">
+    <TextRegion id="r1"><Coords points="0,0 599,0 599,399 0,399"/>
+{lines}
+    </TextRegion>
+  </Page>
+</PcGts>
+"""
+
+
+def test_thin_polygons_are_recut_from_the_baseline_unless_cut_polygon(tmp_path):
+    """Four lines 100 px apart; the third has the 15-px band along its baseline that loses the
+    ascenders (the Hooker `_l` lines), the fourth no polygon and no text (a neighbour only)."""
+    rows = []
+    for k, y in enumerate((100, 200, 300)):
+        coords = f"50,{y - 15} 550,{y - 15} 550,{y} 50,{y}" if k == 2 else f"50,{y - 80} 550,{y - 80} 550,{y + 40} 50,{y + 40}"
+        rows.append(f'<TextLine id="t{k}"><Coords points="{coords}"/><Baseline points="50,{y} 550,{y}"/>'
+                    f'<TextEquiv><Unicode>line {k}</Unicode></TextEquiv></TextLine>')
+    rows.append('<TextLine id="t3"><Baseline points="50,380 550,380"/></TextLine>')
+    (tmp_path / "thin.xml").write_text(THIN_PAGE.format(lines="\n".join(rows)), encoding="utf-8")
+    Image.fromarray(np.full((400, 600), 200, np.uint8)).save(tmp_path / "thin.png")
+    for cut in ("auto", "polygon"):
+        assert main(["--pages", str(tmp_path / "thin.xml"), "--out", str(tmp_path / cut), "--margin", "0",
+                     "--cut", cut]) == 0
+        rows = {r["id"]: r for r in map(json.loads, (tmp_path / cut / "lines" / "index.jsonl").read_text().splitlines())}
+        assert sorted(rows) == ["thin_t0", "thin_t1", "thin_t2"]
+        assert rows["thin_t0"]["bbox"] == [50, 20, 551, 141] and rows["thin_t0"]["cut"] == "polygon"
+        thin = rows["thin_t2"]
+        if cut == "polygon":
+            assert thin["bbox"] == [50, 285, 551, 301] and thin["cut"] == "polygon"
+        else:
+            # 0.8 x 100 px over the baseline, 0.45 x 100 under it, 0.2 x 100 past each end
+            assert thin["cut"] == "baseline"
+            assert thin["bbox"] == [30, 220, 571, 346]

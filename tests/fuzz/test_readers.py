@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_prep import iam, kaldi, lines, pagexml, textgrid, timit
+from data_prep import iam, kaldi, lines, textgrid, timit
 from data_prep.common import Reporter
 from recog.decode.lm import read_arpa
+from recog.layout.files import read_layout
 from recog.lexicon import read_lexicon
 from recog.manifest import read_manifest, read_text
 
@@ -57,7 +58,7 @@ def _read(kind: str, path: Path):
     if kind == "arpa":
         return read_arpa(path)
     if kind == "pagexml":
-        return pagexml.read_page(path)
+        return read_layout(path)
     if kind == "split_list":
         return lines.read_list(path)
     if kind == "kaldi_text":
