@@ -30,6 +30,8 @@ beside the images).
 ``--split 0.8,0.1,0.1`` writes split lists with all the lines of a page in one split, so that
 no page is seen both in training and in test: pages are shuffled with ``--seed``, and each goes
 to test, else valid, when that brings the split closer to its share of the lines, else to train.
+``--page-lists test=test_pages.lst ...`` reproduces a published split instead: each list names
+pages (image stems), and ``<name>.lst`` gets their lines.
 
 Bad input is reported on stderr, naming the file, and skipped; the other pages go on: an XML
 file that does not parse or holds no PAGE ``Page``, a page image that is missing or unreadable,
@@ -41,7 +43,8 @@ transcript are counted, not written.  Re-running rewrites the output.
 Usage::
 
     python -m data_prep.pagexml --pages DIR [DIR ...] --out DIR [--prefix jdh_] [--max-height 128]
-        [--format png|jpg] [--margin 4] [--no-mask] [--cut auto|polygon] [--split 0.8,0.1,0.1 --seed 0]
+        [--format png|jpg] [--margin 4] [--no-mask] [--cut auto|polygon]
+        [--split 0.8,0.1,0.1 --seed 0 | --page-lists train=FILE --page-lists valid=FILE ...]
     recog prep lines --corpus DIR --out data        # then, as for any line-image corpus
 """
 
@@ -50,9 +53,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from collections import Counter
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +63,9 @@ from PIL import Image, UnidentifiedImageError
 
 from recog.layout.files import LayoutLine, find_page_image, read_layout
 from recog.layout.geometry import Point, Region, crop_region, line_regions, polygon_area
+from recog.manifest import read_lines
 
-from .common import Reporter
+from .common import Reporter, named_path
 from .lines import GT_SUFFIX
 
 PROG = "data_prep.pagexml"
@@ -135,8 +139,9 @@ def split_pages(line_counts: dict[str, int], fractions: tuple[float, float, floa
 def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: int = 4, mask: bool = True,
                   max_height: int | None = None, fmt: str = "png",
                   split: tuple[float, float, float] | None = None, seed: int = 0,
-                  cut: str = "auto") -> dict[str, list[str]]:
-    """Write the line images, sidecars, ``index.jsonl`` and (with ``split``) the split lists.
+                  cut: str = "auto", page_lists: list[tuple[str, Path]] | None = None) -> dict[str, list[str]]:
+    """Write the line images, sidecars, ``index.jsonl`` and (with ``split`` or ``page_lists``)
+    the split lists.
     ``cut``: "auto" (polygon, or the baseline band where it is missing or thin) or "polygon".
     Returns the line ids of each page stem."""
     rep = Reporter(PROG)
@@ -193,7 +198,9 @@ def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: in
             if ids:
                 written.setdefault(stem, []).extend(ids)
     n = sum(len(v) for v in written.values())
-    if split is not None:
+    if page_lists:
+        write_page_lists(written, page_lists, Path(out), rep)
+    elif split is not None:
         where = split_pages({p: len(v) for p, v in written.items()}, split, seed)
         for name in SPLITS:
             ids = [u for p in sorted(written) if where[p] == name for u in written[p]]
@@ -202,6 +209,21 @@ def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: in
     rep.info(f"{n} lines of {len(written)} pages; cut from " + ", ".join(f"the {k}: {v}" for k, v in sorted(cuts.items())))
     rep.summary({"lines": [u for ids in written.values() for u in ids]}, lines_dir)
     return written
+
+
+def write_page_lists(written: dict[str, list[str]], page_lists: list[tuple[str, Path]], out: Path,
+                     rep: Reporter) -> None:
+    """``<name>.lst`` of the lines of the pages (image stems, one a line) each list names: a
+    published split reproduced exactly.  Pages of a list that were not found are reported."""
+    for name, path in page_lists:
+        pages = [ln.strip() for ln in read_lines(path) if ln.strip()]
+        missing = [p for p in pages if p not in written]
+        if missing:
+            rep.warn("page not found", f"{path}: {len(missing)} of its {len(pages)} pages have no lines here "
+                                       f"(first: {missing[0]!r})")
+        ids = [u for p in pages for u in written.get(p, [])]
+        (out / f"{name}.lst").write_text("".join(u + "\n" for u in ids), encoding="utf-8")
+        rep.info(f"{name}: {len(pages) - len(missing)} pages, {len(ids)} lines")
 
 
 def find_xml(paths: list[Path]) -> list[Path]:
@@ -242,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", choices=("png", "jpg"), default="png")
     ap.add_argument("--split", type=_fractions, default=None, help="train,valid,test fractions of lines, split by page")
     ap.add_argument("--seed", type=int, default=0, help="seed of the page shuffle for --split")
+    ap.add_argument("--page-lists", type=named_path, action="append", default=[], metavar="NAME=FILE",
+                    help="write NAME.lst with the lines of the pages FILE names (page image stems, one a line); "
+                         "repeat for each split, e.g. train=train_pages.lst (instead of --split)")
     args = ap.parse_args(argv)
     try:
         files = find_xml(args.pages)
@@ -252,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: no .xml files in {' '.join(map(str, args.pages))}", file=sys.stderr)
         return 2
     written = extract_pages(files, args.out, args.prefix, args.margin, args.mask, args.max_height,
-                            args.format, args.split, args.seed, args.cut)
+                            args.format, args.split, args.seed, args.cut, args.page_lists)
     return 0 if written else 1
 
 

@@ -198,3 +198,16 @@ def test_thin_polygons_are_recut_from_the_baseline_unless_cut_polygon(tmp_path):
             # 0.8 x 100 px over the baseline, 0.45 x 100 under it, 0.2 x 100 past each end
             assert thin["cut"] == "baseline"
             assert thin["bbox"] == [30, 220, 571, 346]
+
+
+def test_page_lists_reproduce_a_published_split(pages, tmp_path, capsys):
+    src, _, _ = pages
+    (tmp_path / "test_pages.lst").write_text("JDH_2\nJDH_404\n", encoding="utf-8")
+    (tmp_path / "train_pages.lst").write_text("JDH_1\n", encoding="utf-8")
+    out = tmp_path / "split"
+    assert main(["--pages", str(src), "--out", str(out), "--page-lists", f"train={tmp_path / 'train_pages.lst'}",
+                 "--page-lists", f"test={tmp_path / 'test_pages.lst'}"]) == 0
+    assert (out / "test.lst").read_text().split() == ["JDH_2_l_1"]
+    assert (out / "train.lst").read_text().split() == ["JDH_1_r1l1", "JDH_1_r1l2", "JDH_1_r1l1_2"]
+    assert not (out / "valid.lst").exists()
+    assert "1 of its 2 pages have no lines here (first: 'JDH_404')" in capsys.readouterr().err

@@ -50,3 +50,33 @@ def test_valid_fold_lists_split_the_valid_pages():
     pages = {n: {page.match(i).group(0) for i in v} for n, v in (("fold", fold), ("held", held))}
     assert (len(pages["fold"]), len(pages["held"])) == (26, 8)
     assert not pages["fold"] & pages["held"]          # a page is trained on or held out, never both
+
+
+def test_stage_0_cuts_the_pages_with_the_published_page_split(tmp_path):
+    """--pages: lines cut from page images + PAGE XML, each page's lines in its split's list."""
+    from PIL import Image
+
+    from conftest import render_line
+
+    pages = tmp_path / "repo"
+    pages.mkdir()
+    for stem in ("JDH_2_16_144_001", "JDH_2_16_150_002", "JDH_2_16_145_001"):  # train, valid, test pages
+        page = Image.new("L", (400, 200), 235)
+        rows = []
+        for k, (text, y) in enumerate((("Dear Sir", 60), ("Kew Gardens", 130))):
+            page.paste(render_line(text, height=40, seed=k), (10, y - 32))
+            rows.append(f'<TextLine id="r1l{k}"><Coords points="10,{y - 40} 380,{y - 40} 380,{y + 8} 10,{y + 8}"/>'
+                        f'<Baseline points="10,{y} 380,{y}"/><TextEquiv><Unicode>{text}</Unicode></TextEquiv></TextLine>')
+        page.save(pages / f"{stem}.jpg")
+        (pages / f"{stem}.xml").write_text(
+            '<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2013-07-15">'
+            f'<Page imageFilename="{stem}.jpg" imageWidth="400" imageHeight="200"><TextRegion id="r1">'
+            f'<Coords points="0,0 399,0 399,199 0,199"/>{"".join(rows)}</TextRegion></Page></PcGts>', encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    r = run_recipe("hooker", corpus, tmp_path / "work", "--pages", str(pages), "--stop-stage", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "stage 0" in r.stdout
+    for split, stem in (("train", "JDH_2_16_144_001"), ("valid", "JDH_2_16_150_002"), ("test", "JDH_2_16_145_001")):
+        assert (corpus / f"{split}.lst").read_text().split() == [f"jdh_{stem}_r1l0", f"jdh_{stem}_r1l1"]
+    assert (corpus / "lines" / "jdh_JDH_2_16_145_001_r1l1.gt.txt").read_text() == "Kew Gardens\n"
+    assert (tmp_path / "work" / "data" / "test" / "text").read_text().splitlines()[0] == "jdh_JDH_2_16_145_001_r1l0 Dear Sir"
