@@ -40,7 +40,7 @@ def utterance_error_rate(ref: str, hyp: str, unit: str) -> float:
 
 
 def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er: float,
-                    batch_size: int = 16, log=print) -> FilterResult:
+                    batch_size: int = 16, log=print, device: str = "cpu") -> FilterResult:
     """Decode ``data`` (a manifest or its folder) greedily with ``model``; write the records whose
     error rate is at most ``max_er`` (per cent) to ``out/manifest.jsonl`` and ``out/text``, the
     others to ``out/rejected.tsv`` (id, error rate, reference, hypothesis; worst first).  A record
@@ -55,7 +55,7 @@ def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er
     out = Path(out)
     if out.resolve() == manifest.parent.resolve():
         raise ValueError(f"{out}: the output folder must differ from the input manifest's folder")
-    tr = Transcriber(model, beam=0, batch_size=batch_size)
+    tr = Transcriber(model, beam=0, batch_size=batch_size, device=device)
     utts = tr.read_manifest(manifest)
     no_text = [u for u in utts if u.text is None]
     for u in no_text:

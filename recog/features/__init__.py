@@ -45,7 +45,8 @@ def modality_of(path: str | Path) -> str | None:
 
 def extract(path, cfg: FeatureConfig, augment=None, perturbation: str = "",
             require_content: bool = False, name: str = "") -> np.ndarray:
-    """``path``: a file, or for image models a grey PIL image (``name`` says what it is);
+    """``path``: a file, or a grey PIL image (image models) or a 1-D tensor of samples at the
+    configured rate (audio models), ``name`` saying what it is;
     ``augment``: an image augmenter; ``perturbation``: a waveform perturbation of audio;
     ``require_content``: raise NoContent for an image without writing (inference)."""
     if cfg.modality == "image":
@@ -54,7 +55,10 @@ def extract(path, cfg: FeatureConfig, augment=None, perturbation: str = "",
         return image_features(path, cfg.image, augment=augment, require_content=require_content, name=name)
     from .audio import audio_features
 
-    return audio_features(path, cfg.audio, perturbation)
+    try:
+        return audio_features(path, cfg.audio, perturbation)
+    except FeatureError as e:
+        raise FeatureError(f"{name}: {e}" if name and not str(e).startswith(name) else str(e)) from None
 
 
 def feature_dim(cfg: FeatureConfig) -> int:

@@ -73,11 +73,12 @@ def waveform_features(wav: torch.Tensor, cfg: AudioFeatures) -> np.ndarray:
     return feats.numpy().astype(np.float32)
 
 
-def audio_features(path: str | Path, cfg: AudioFeatures, perturbation: str = "") -> np.ndarray:
-    """Features of an audio file, optionally of a perturbed copy (``spec_augment.perturb``)."""
+def audio_features(path: str | Path | torch.Tensor, cfg: AudioFeatures, perturbation: str = "") -> np.ndarray:
+    """Features of an audio file, or of samples already at ``cfg.sample_rate`` (a 1-D tensor),
+    optionally of a perturbed copy (``spec_augment.perturb``)."""
     from . import FeatureError
 
-    wav = load_audio(path, cfg.sample_rate)
+    wav = path if isinstance(path, torch.Tensor) else load_audio(path, cfg.sample_rate)
     if perturbation:
         from .spec_augment import perturb
 
