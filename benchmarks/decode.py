@@ -34,6 +34,13 @@ pyctcdecode and ctc-beam-decoder through KenLM), trained with :func:`recog.decod
 more sentences from the same word distribution; real: ``--lm-text``) and written as ARPA.  The
 LM weights (``--alpha``, ``--beta``) are passed to every decoder as it defines them.
 
+Every cell starts cold: recog's LM query caches are cleared before its warm-up (the peers build
+their decoders and load their LMs afresh in each cell), and the warm-up (two utterances) is not
+timed.  Pruning as each decoder defines it: recog ``prune_logp=-10`` (symbols more than 10 nats
+below a frame's best are not extended); pyctcdecode and ctc-beam-decoder ``token_min_logp=-5``
+and ``beam_prune_logp=-10``; flashlight ``beam_threshold=50`` and ``beam_size_token`` = every
+symbol (``flashlight-tok8``: 8).  Compare rows at matched error rates, not only at equal beams.
+
 A cell that runs past ``--budget`` seconds stops after the current chunk and reports the
 utterances done (column ``n``).  ``ratio`` is the decoder's ms/utt over recog's in the same set,
 beam and LM setting.
@@ -358,6 +365,9 @@ def run_cell(name: str, beam: int, lm_kind: str, ds: DataSet, lms: LMs, args) ->
     n = len(ds.logps)
     chunk = max(2 * args.jobs, 8)
     hyps: list[list[int]] = []
+    for lm in (lms.char_lm, lms.word_lm):  # every cell starts cold: no LM queries cached by an earlier cell
+        if lm is not None:
+            lm.clear_cache()
     if name == "recog":
         kw: dict = dict(beam=beam, blank=ds.table.blank)
         if lm_kind == "char":

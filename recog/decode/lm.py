@@ -196,6 +196,10 @@ class NGramLM:
         """State at the start of a sentence (after ``<s>``)."""
         return self._truncate((BOS,))
 
+    def clear_cache(self) -> None:
+        """Forget the cached ``advance`` results (a benchmark's cold start)."""
+        self._cache.clear()
+
     def advance(self, state: Ngram, token: str) -> tuple[float, Ngram]:
         """Score ``token`` after ``state``: ``(natural log p, new state)``.  Cached."""
         key = (state, token)

@@ -381,3 +381,13 @@ def test_model_without_unk() -> None:
     assert lm.start() == () and lm.advance((), "a") == (pytest.approx(math.log(0.75)), ())
     with pytest.raises(ValueError):
         NGramLM(1, {("a", "b"): -1.0})
+
+
+def test_clear_cache_forgets_queries_and_changes_no_score() -> None:
+    lm = train_kneser_ney([list("abcab"), list("bca")], order=3)
+    s = lm.start()
+    first = [lm.advance(s, t) for t in "abc"]
+    assert lm._cache
+    lm.clear_cache()
+    assert not lm._cache
+    assert [lm.advance(s, t) for t in "abc"] == first
