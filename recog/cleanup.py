@@ -56,6 +56,8 @@ def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er
     if out.resolve() == manifest.parent.resolve():
         raise ValueError(f"{out}: the output folder must differ from the input manifest's folder")
     tr = Transcriber(model, beam=0, batch_size=batch_size, device=device)
+    if tr.output != "ctc":
+        raise ValueError(f"{model}: recog filter compares transcripts; this is a model.output={tr.output} model")
     utts = tr.read_manifest(manifest)
     no_text = [u for u in utts if u.text is None]
     for u in no_text:

@@ -75,8 +75,10 @@ def cmd_train(args) -> int:
 
 
 def _print_results(results, symbols, fmt: str, out) -> None:
+    from .outputs import result_text
+
     for uid, hyp, frame_shift, nbest in results:
-        text = symbols.decode(hyp.tokens)
+        text = result_text(hyp, symbols)  # a transcript; label, frame labels or values for other models
         if fmt == "text" and len(nbest) > 1:  # Kaldi n-best convention: <id>-<rank>
             for k, h in enumerate(nbest, 1):
                 t = symbols.decode(h.tokens)
@@ -95,6 +97,7 @@ def _print_results(results, symbols, fmt: str, out) -> None:
                 **({"nbest": [{"text": symbols.decode(h.tokens), "score": round(h.score, 4),
                                "am_score": round(h.am_score, 4), "lm_score": round(h.lm_score, 4)} for h in nbest]}
                    if len(nbest) > 1 else {}),
+                **({"values": hyp.values} if getattr(hyp, "kind", "") == "regression" else {}),
             }, ensure_ascii=False) + "\n")
     out.flush()
 
@@ -103,7 +106,14 @@ def _transcriber(args):
     from .infer import Transcriber
 
     return Transcriber(args.model, beam=args.beam, batch_size=args.batch_size, lm=args.lm, lm_unit=args.lm_unit,
-                       lexicon=args.lexicon, alpha=args.alpha, beta=args.beta, nbest=args.nbest)
+                       lexicon=args.lexicon, alpha=args.alpha, beta=args.beta, nbest=args.nbest,
+                       device=_device(args))
+
+
+def _device(args) -> str:
+    from .api import resolve_device
+
+    return resolve_device(args.device)
 
 
 def cmd_lm(args) -> int:
@@ -135,7 +145,7 @@ def cmd_tune(args) -> int:
     from .metrics import score
 
     tr = Transcriber(args.model, beam=args.beam, batch_size=args.batch_size, lm=args.lm, lm_unit=args.lm_unit,
-                     lexicon=args.lexicon)
+                     lexicon=args.lexicon, device=_device(args))
     utts = tr.read_manifest(args.data)
     refs = {u.id: u.text or "" for u in utts}
     sym = tr.recogniser.symbols
@@ -167,9 +177,9 @@ def cmd_align(args) -> int:
     from .align import align_manifest, apply_offsets, boundary_accuracy, fit_offsets, write_ctm, write_phn
     from .infer import Transcriber
 
-    tr = Transcriber(args.model)
-    if tr.modality != "audio":
-        raise ValueError("recog align needs a speech model")
+    tr = Transcriber(args.model, device=_device(args))
+    if tr.modality != "audio" or tr.output != "ctc":
+        raise ValueError("recog align needs a CTC speech model")
     if args.offsets:  # read before aligning: a bad file fails at once, not after the work
         try:
             offsets = json.loads(Path(args.offsets).read_text(encoding="utf-8"))
@@ -253,12 +263,18 @@ def cmd_transcribe(args) -> int:
     if args.ref:
         from .manifest import read_text
         from .metrics import score
+        from .outputs import result_text
 
         refs = read_text(args.ref)
-        hyps = {r[0]: tr.recogniser.symbols.decode(r[1].tokens) for r in results}
+        hyps = {r[0]: result_text(r[1], tr.recogniser.symbols) for r in results}
         refs = {k: v for k, v in refs.items() if k in hyps or not args.only_decoded}
+        if tr.output != "ctc":
+            from .target_metrics import score_text
+
+            unit = "regression" if tr.output == "regression" else "label"
+            print(score_text(refs, hyps, unit, args.ref, "the hypotheses").format(), file=sys.stderr)
         units = [tr.recogniser.symbols.unit] + (["word"] if tr.recogniser.symbols.unit == "char" else [])
-        for unit in units:
+        for unit in units if tr.output == "ctc" else []:
             print(score(refs, hyps, unit).format(top_confusions=0), file=sys.stderr)
     n_bad = len(errors) + len(bad)
     if n_bad:
@@ -319,6 +335,8 @@ def cmd_score(args) -> int:
     if refs and not set(refs) & set(hyps):
         raise ValueError(f"no id of {args.hyp} is in {args.ref} (reference ids such as {next(iter(refs))!r}"
                          + (f", hypothesis ids such as {next(iter(hyps))!r})" if hyps else "; no hypotheses)"))
+    if args.unit in ("label", "regression"):
+        return _score_targets(args, refs, hyps)
     rep = score(refs, hyps, args.unit)
     print(rep.format(top_confusions=args.confusions))  # says how many hypotheses are missing, if any
     if args.per_utt:
@@ -330,11 +348,22 @@ def cmd_score(args) -> int:
     return 0
 
 
+def _score_targets(args, refs: dict[str, str], hyps: dict[str, str]) -> int:
+    """``recog score --unit label`` (accuracy, confusion matrix) or ``--unit regression`` (RMSE, MAE)."""
+    from .target_metrics import score_text
+
+    if args.per_utt or args.per_spk or args.fold:
+        raise ValueError("--per-utt, --per-spk and --fold apply to --unit char, word and phone")
+    rep = score_text(refs, hyps, args.unit, args.ref, args.hyp)
+    print(rep.format(matrix=args.confusions > 0) if args.unit == "label" else rep.format())
+    return 0
+
+
 def cmd_filter(args) -> int:
     from .cleanup import filter_manifest
 
     res = filter_manifest(args.model, args.data, args.out, args.max_er, batch_size=args.batch_size,
-                          log=lambda m: print(m, file=sys.stderr))
+                          log=lambda m: print(m, file=sys.stderr), device=_device(args))
     return 1 if res.failed else 0
 
 
@@ -354,6 +383,85 @@ def cmd_package(args) -> int:
     return 0
 
 
+def cmd_plot(args) -> int:
+    from . import plots
+
+    try:
+        plots.require_matplotlib()
+    except plots.MissingMatplotlib as e:
+        print(e, file=sys.stderr)
+        return 2
+    plots.check_out(args.out)
+    if args.kind == "curves":
+        from .plots.curves import plot_curves
+
+        out = plot_curves(args.exps, args.out, x=args.x, log_loss=args.log_loss)
+    elif args.kind == "posteriorgram":
+        from .plots.posteriorgram import plot_posteriorgram
+
+        out = plot_posteriorgram(args.model, args.input, args.out, ref=args.ref, top=args.top,
+                                 threshold=args.threshold)
+    elif args.kind == "activations":
+        from .plots.activations import plot_activations
+
+        out = plot_activations(args.model, args.input, args.out, layer=args.layer, units=args.units)
+    else:
+        from .plots.confusion import plot_confusion
+
+        out = plot_confusion(args.ref, args.hyp, args.out, unit=args.unit, top=args.top)
+    print(out)
+    return 0
+
+
+def _unit_list(v: str) -> list[int]:
+    """``0,5,9`` or ``0-7,256``: unit numbers for ``recog plot activations --units``."""
+    units = []
+    try:
+        for part in filter(None, (p.strip() for p in v.split(","))):
+            a, _, b = part.partition("-")
+            units += list(range(int(a), int(b) + 1)) if b else [int(a)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{v!r}: expected unit numbers such as 0,5,9 or 0-7") from None
+    return units
+
+
+def _add_plot_parser(sub) -> None:
+    """``recog plot KIND``: one figure kind per sub-verb, each written to --out (.png or .svg)."""
+    s = sub.add_parser("plot", help="figures (needs matplotlib: pip install -e '.[plot]'): learning curves, "
+                       "posteriorgram, LSTM activations, confusion matrix")
+    kinds = s.add_subparsers(dest="kind", required=True, parser_class=_Parser)
+    k = kinds.add_parser("curves", help="training loss and valid error rate of experiments (their metrics.csv)")
+    k.add_argument("exps", nargs="+", metavar="EXP", help="experiment folders, or their metrics.csv files")
+    k.add_argument("--x", choices=["epoch", "step"], default="epoch", help="x axis")
+    k.add_argument("--log-loss", action="store_true", help="log scale for the training loss")
+    for name, hlp in (("posteriorgram", "per-frame symbol posteriors of one input, greedy symbols marked "
+                       "(and with --ref the forced alignment of the reference)"),
+                      ("activations", "one encoder layer's units over time on one input: hidden state, and "
+                       "for LSTMs cell state and gates")):
+        k = kinds.add_parser(name, help=hlp)
+        k.add_argument("input", help="one image or audio file")
+        k.add_argument("--model", required=True, help="packaged model (file or folder) or checkpoint")
+        if name == "posteriorgram":
+            k.add_argument("--ref", metavar="TEXT", help="its reference transcript (phones: space-separated): "
+                           "draw the CTC forced alignment")
+            k.add_argument("--top", type=_int_at_least(1), default=30, help="show at most this many symbols")
+            k.add_argument("--threshold", type=float, default=0.05,
+                           help="show symbols whose posterior reaches this somewhere")
+        else:
+            k.add_argument("--layer", type=_int_at_least(0), default=0, help="encoder layer (0-based)")
+            k.add_argument("--units", type=_unit_list, help="units of the layer's output, e.g. 0,5,9 or 0-7 "
+                           "(a BiLSTM's forward units first, then the backward ones; default: the first 8)")
+    k = kinds.add_parser("confusion", help="confusion matrix of REF and HYP (Kaldi text files) as recog score "
+                         "aligns them")
+    k.add_argument("ref")
+    k.add_argument("hyp")
+    k.add_argument("--unit", choices=["char", "word", "phone"], default="char")
+    k.add_argument("--top", type=_int_at_least(1), default=20, help="the symbols in the most errors")
+    for k in kinds.choices.values():
+        k.add_argument("--out", required=True, help="figure file: .png or .svg")
+    s.set_defaults(func=cmd_plot)
+
+
 def _add_decode_args(s: argparse.ArgumentParser, tune: bool = False) -> None:
     s.add_argument("--beam", type=_int_at_least(0), default=25 if tune else 0, help="prefix beam search with this beam (0: greedy)")
     s.add_argument("--batch-size", type=_int_at_least(1), default=8)
@@ -362,10 +470,15 @@ def _add_decode_args(s: argparse.ArgumentParser, tune: bool = False) -> None:
                    help="token: the LM is over the model's symbols (characters incl. <space>, or phones); "
                         "word: a word LM applied when <space> completes a word")
     s.add_argument("--lexicon", help="word list restricting the words a word LM may output")
+    _add_device_arg(s)
     if not tune:
         s.add_argument("--alpha", type=float, default=0.5, help="LM weight")
         s.add_argument("--beta", type=float, default=0.0, help="insertion bonus per LM unit")
         s.add_argument("--nbest", type=_int_at_least(1), default=1, help="n-best list size (text: <id>-<k> lines)")
+
+
+def _add_device_arg(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (cuda when there is one)")
 
 
 def _int_at_least(low: int):
@@ -482,8 +595,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="error rate of HYP against REF (Kaldi text files)")
     s.add_argument("ref")
     s.add_argument("hyp")
-    s.add_argument("--unit", choices=["char", "word", "phone"], default="char")
-    s.add_argument("--confusions", type=int, default=10, help="show the N commonest substitutions")
+    s.add_argument("--unit", choices=["char", "word", "phone", "label", "regression"], default="char",
+                   help="label: <id> <label> (or one label per frame) lines: accuracy and confusion matrix; "
+                        "regression: <id> <numbers> lines: RMSE and MAE")
+    s.add_argument("--confusions", type=int, default=10, help="show the N commonest substitutions "
+                   "(--unit label: 0 leaves out the confusion matrix)")
     s.add_argument("--fold", type=int, choices=[48, 39], help="fold TIMIT phones of both sides to this set first")
     s.add_argument("--boundaries", action="store_true",
                    help="REF and HYP are CTM segmentations: report boundaries within 10/20/40 ms")
@@ -505,6 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "reference - aligned start) on this data's reference segments and write them here; "
                    "fit on training data, apply with --offsets elsewhere")
     s.add_argument("--offsets", metavar="JSON", help="shift each symbol's start by its fitted correction")
+    _add_device_arg(s)
     s.set_defaults(func=cmd_align)
 
     s = sub.add_parser("filter", help="clean training data: keep the utterances a trained model reads "
@@ -514,6 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder for the kept manifest.jsonl, text and rejected.tsv")
     s.add_argument("--max-er", type=float, required=True, help="utterance error rate (per cent) to keep at most")
     s.add_argument("--batch-size", type=_int_at_least(1), default=16)
+    _add_device_arg(s)
     s.set_defaults(func=cmd_filter)
 
     s = sub.add_parser("package", help="turn a checkpoint into a self-describing model file")
@@ -522,6 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--average", nargs="+", metavar="CKPT", help="average the weights with these checkpoints")
     s.add_argument("--meta", action="append", metavar="KEY=VALUE", help="extra metadata stored in the file")
     s.set_defaults(func=cmd_package)
+
+    _add_plot_parser(sub)
     return p
 
 

@@ -7,6 +7,7 @@ resolved configuration is written next to every experiment as ``config.yaml``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -69,6 +70,34 @@ class ModelConfig:
     layers: int = 3
     bidirectional: bool = True
     dropout: float = 0.5           # between recurrent layers and before the output layer
+    output: str = "ctc"            # ctc (transcripts) | label (one class per sequence) | frame (one per frame)
+                                   # | regression (real-valued targets; see regression)
+    pool: str = "last"             # label and sequence regression: last (forward's last valid step + backward's
+                                   # first, MATLAB's "last") | mean (average of the valid steps)
+    regression: str = "sequence"   # regression targets per sequence (manifest "target") or per frame ("frame_targets")
+
+
+@dataclass
+class DataConfig:
+    """How utterances become padded batches (MATLAB's SequenceLength, SequencePaddingDirection,
+    SequencePaddingValue and length sorting).  The encoder masks by lengths, so no choice here
+    changes what a model computes on a sequence's valid frames; see the README's "Other outputs
+    and batching"."""
+    sequence_length: int | str = "longest"  # longest (pad to the batch's longest) | shortest (training only:
+                                   # cut every sequence to the batch's shortest; not for ctc) | N (run the
+                                   # encoder on chunks of N frames; unidirectional: state carried, truncated BPTT)
+    padding_direction: str = "right"  # right | left
+    padding_value: float = 0.0     # what the padded frames hold (never read by the model)
+    sort_by_length: bool = True    # training batches of similar length (bucketed); false: plain shuffled batches
+
+    def __post_init__(self):
+        n = self.sequence_length
+        if isinstance(n, str) and n.strip().isdigit():
+            self.sequence_length = n = int(n)
+        if isinstance(n, bool) or not (n in ("longest", "shortest") or (isinstance(n, int) and n >= 1)):
+            raise ConfigError(f"data.sequence_length: {n!r} is not longest, shortest or a whole number >= 1")
+        if not math.isfinite(self.padding_value):  # padded frames run through the network: NaN would reach gradients
+            raise ConfigError(f"data.padding_value: {self.padding_value!r} is not a finite number")
 
 
 @dataclass
@@ -113,6 +142,7 @@ class DecodeConfig:
 class Config:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
 
@@ -246,6 +276,10 @@ _CHOICES = {
     ("AudioFeatures", "kind"): ("fbank", "mfcc"),
     ("ModelConfig", "frontend"): ("cnn", "stack", "none"),
     ("ModelConfig", "cell"): ("lstm", "peephole_lstm", "gru", "rnn"),
+    ("ModelConfig", "output"): ("ctc", "label", "frame", "regression"),
+    ("ModelConfig", "pool"): ("last", "mean"),
+    ("ModelConfig", "regression"): ("sequence", "frame"),
+    ("DataConfig", "padding_direction"): ("right", "left"),
     ("TrainConfig", "optimizer"): ("adam", "rmsprop", "sgd"),
     ("TrainConfig", "schedule"): ("plateau", "cosine", "constant"),
     ("DecodeConfig", "method"): ("greedy", "beam"),
@@ -257,3 +291,7 @@ def _validate(obj, prefix: str) -> None:
         if type(obj).__name__ == cls_name and getattr(obj, attr) not in choices:
             where = f"{prefix}.{attr}" if prefix else attr
             raise ConfigError(f"{where}: {getattr(obj, attr)!r} is not one of {', '.join(choices)}")
+    if isinstance(obj, Config) and obj.data.sequence_length == "shortest" and obj.model.output == "ctc":
+        # a transcript cannot be cut with its frames (which symbols fall in the cut-off part is unknown)
+        raise ConfigError("data.sequence_length=shortest cuts frames off the sequences, which CTC transcripts "
+                          "cannot follow; use it with model.output label, frame or regression")

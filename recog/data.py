@@ -1,5 +1,9 @@
 """Datasets, a length-bucketed batch sampler and the padding collate.
 
+Batches follow ``data.*`` (MATLAB's batching options): padding on the right or the left with
+``padding_value``, cut to the batch's shortest sequence (``sequence_length: shortest``, training
+only), and length-sorted buckets or plain shuffled batches (``sort_by_length``).
+
 Features come from the cached ``.npy`` named by a manifest record (``feats``; read with the loader
 decoding uses too) or, when the record has none or when augmenting, are computed from the source
 file with the same code as at inference.  A record whose cached file is missing is reported and
@@ -17,7 +21,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .config import FeatureConfig
+from .config import DataConfig, FeatureConfig
 from .features import FeatureError, extract
 from .features.cache import load_cached
 from .features.cmvn import CMVN
@@ -36,6 +40,7 @@ class Example:
     feats: torch.Tensor  # (T, D)
     labels: list[int]
     text: str
+    targets: torch.Tensor | None = None  # other outputs than CTC: see recog.targets
 
 
 class UtteranceDataset(torch.utils.data.Dataset):
@@ -48,6 +53,7 @@ class UtteranceDataset(torch.utils.data.Dataset):
         augment: Callable | None = None,
         use_cache: bool = True,
         feature_augment: Callable | None = None,
+        targets: Callable | None = None,
     ):
         self.utts = utts
         self.cfg = feat_cfg
@@ -56,6 +62,7 @@ class UtteranceDataset(torch.utils.data.Dataset):
         self.augment = augment
         self.use_cache = use_cache
         self.feature_augment = feature_augment  # applied after CMVN (SpecAugment)
+        self.targets = targets  # record -> (labels, targets) (recog.targets.TargetReader); None: CTC
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -73,8 +80,12 @@ class UtteranceDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> Example:
         u = self.utts[i]
-        labels = self.symbols.encode(u.text or "") if self.symbols is not None else []
-        return Example(u.id, torch.from_numpy(np.ascontiguousarray(self.features(u))), labels, u.text or "")
+        if self.targets is not None:
+            labels, targets = self.targets(u)
+        else:
+            labels, targets = (self.symbols.encode(u.text or "") if self.symbols is not None else []), None
+        feats = torch.from_numpy(np.ascontiguousarray(self.features(u)))
+        return Example(u.id, feats, labels, u.text or "", targets)
 
 
 def _report(headline: str, lines: list[str], log, shown: int = 20) -> None:
@@ -132,7 +143,8 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     processes with batch B see exactly the batches one process with batch ``world``·B sees, and
     with the loss scaled by ``global_sizes`` (the train loop does) they follow the same
     trajectory.  Global batches too small to give every rank an utterance are dropped.
-    ``start`` skips batches already done in an epoch, for exact resumption.
+    ``start`` skips batches already done in an epoch, for exact resumption.  ``sort=False``:
+    plain batches of a shuffled order (lengths then only count for ``max_frames``).
     """
 
     def __init__(
@@ -144,8 +156,10 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         seed: int = 0,
         rank: int = 0,
         world: int = 1,
+        sort: bool = True,
     ):
         self.lengths = lengths
+        self.sort = sort
         self.batch_size, self.max_frames = batch_size, max_frames
         self.shuffle, self.seed = shuffle, seed
         self.rank, self.world = rank, world
@@ -169,12 +183,8 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     def global_batches(self) -> list[list[int]]:
         rng = random.Random(self.seed * 100003 + self.epoch)
         size, max_frames = self.batch_size * self.world, self.max_frames * self.world
-        order = sorted(range(len(self.lengths)), key=lambda i: (self.lengths[i], i))
-        if self.shuffle:
-            # jitter within length ties/neighbourhoods so batches differ between epochs
-            order = sorted(order, key=lambda i: self.lengths[i] * (1 + 0.1 * rng.random()))
         out, cur, longest = [], [], 0
-        for i in order:
+        for i in self._order(rng):
             longest_new = max(longest, self.lengths[i])
             too_many = len(cur) >= size
             too_long = max_frames and cur and longest_new * (len(cur) + 1) > max_frames
@@ -189,6 +199,18 @@ class BucketBatchSampler(torch.utils.data.Sampler):
             rng.shuffle(out)
         return [b for b in out if len(b) >= self.world]
 
+    def _order(self, rng: random.Random) -> list[int]:
+        if not self.sort:
+            order = list(range(len(self.lengths)))
+            if self.shuffle:
+                rng.shuffle(order)
+            return order
+        order = sorted(range(len(self.lengths)), key=lambda i: (self.lengths[i], i))
+        if self.shuffle:
+            # jitter within length ties/neighbourhoods so batches differ between epochs
+            order = sorted(order, key=lambda i: self.lengths[i] * (1 + 0.1 * rng.random()))
+        return order
+
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self.batches()[self.start :])
 
@@ -199,20 +221,58 @@ class BucketBatchSampler(torch.utils.data.Sampler):
 @dataclass
 class Batch:
     ids: list[str]
-    feats: torch.Tensor  # (B, T, D) zero-padded
+    feats: torch.Tensor  # (B, T, D) padded (``padding`` side, with data.padding_value)
     lengths: torch.Tensor  # (B,)
     labels: torch.Tensor  # (sum of label lengths,)
     label_lengths: torch.Tensor  # (B,)
     texts: list[str]
+    targets: torch.Tensor | None = None  # other outputs than CTC, valid frames first (pad_targets)
+    padding: str = "right"
 
 
-def collate(examples: list[Example]) -> Batch:
+def pad_targets(targets: list[torch.Tensor]) -> torch.Tensor:
+    """One batch tensor of the examples' targets, per-frame ones with each sequence's valid frames
+    first (as the model's outputs have them):
+
+        class ()        -> (B,)          values (D,)        -> (B, D)
+        classes (T,)    -> (B, T), -100 past the end (cross-entropy's ignore index)
+        values (T, D)   -> (B, T, D), zeros past the end
+    """
+    t0 = targets[0]
+    if (t0.dtype == torch.long and t0.dim() == 0) or (t0.dtype != torch.long and t0.dim() == 1):
+        return torch.stack(targets)
+    T = max(t.shape[0] for t in targets)
+    out = torch.full((len(targets), T, *t0.shape[1:]), -100 if t0.dtype == torch.long else 0, dtype=t0.dtype)
+    for i, t in enumerate(targets):
+        out[i, : t.shape[0]] = t
+    return out
+
+
+def _cut(e: Example, n: int) -> Example:
+    """``e`` cut to its first ``n`` frames, per-frame targets with it."""
+    t = e.targets
+    if t is not None and (t.dim() == 2 or (t.dtype == torch.long and t.dim() == 1)):
+        t = t[:n]
+    return Example(e.id, e.feats[:n], e.labels, e.text, t)
+
+
+def collate(examples: list[Example], padding: str = "right", value: float = 0.0, shortest: bool = False) -> Batch:
+    """Pad a list of examples into a batch: on the ``padding`` side with ``value``; with
+    ``shortest`` every example is first cut to the shortest one's length."""
+    if shortest:
+        n = min(e.feats.shape[0] for e in examples)
+        examples = [_cut(e, n) for e in examples]
     B = len(examples)
     T = max(e.feats.shape[0] for e in examples)
     D = examples[0].feats.shape[1]
-    x = torch.zeros(B, T, D)
+    x = torch.zeros(B, T, D) if value == 0 else torch.full((B, T, D), value)
     for i, e in enumerate(examples):
-        x[i, : e.feats.shape[0]] = e.feats
+        n = e.feats.shape[0]
+        if padding == "left":
+            x[i, T - n :] = e.feats
+        else:
+            x[i, :n] = e.feats
+    targets = [e.targets for e in examples]
     return Batch(
         ids=[e.id for e in examples],
         feats=x,
@@ -220,7 +280,18 @@ def collate(examples: list[Example]) -> Batch:
         labels=torch.tensor([l for e in examples for l in e.labels], dtype=torch.long),
         label_lengths=torch.tensor([len(e.labels) for e in examples]),
         texts=[e.text for e in examples],
+        targets=pad_targets(targets) if all(t is not None for t in targets) else None,
+        padding=padding,
     )
+
+
+def batcher(cfg: DataConfig, training: bool = False) -> Callable[[list[Example]], Batch]:
+    """The collate function ``data.*`` asks for (``shortest`` cuts training batches only: at
+    inference an utterance's output must not depend on what it is batched with)."""
+    import functools
+
+    return functools.partial(collate, padding=cfg.padding_direction, value=cfg.padding_value,
+                             shortest=training and cfg.sequence_length == "shortest")
 
 
 def perturbed_copies(utts: list[Utterance], perturbations: list[str]) -> list[Utterance]:

@@ -1,4 +1,8 @@
-"""Inference: load a packaged model, compute its own features, decode, keep going past bad files."""
+"""Inference: load a packaged model, compute its own features, decode, keep going past bad files.
+
+Batches are padded as the model's ``data`` settings say (side and value; ``shortest`` applies
+to training only).  Models with other outputs than CTC give ``recog.outputs.Prediction``s (class
+names or values) where CTC models give decoded hypotheses."""
 
 from __future__ import annotations
 
@@ -9,12 +13,13 @@ from typing import Callable
 import torch
 
 from .checkpoint import load_model
-from .data import Example, collate
+from .data import Example, batcher
 from .decode import greedy_batch, prefix_beam_search
 from .decode.types import Hypothesis
 from .features import FeatureError, NoContent, extract, modality_of
 from .features.cache import check_settings, load_cached
 from .manifest import Utterance, read_manifest
+from .outputs import predictions
 
 # id, best hypothesis, seconds per output frame (0 for images), n-best list (best first)
 Result = tuple[str, Hypothesis, float, list[Hypothesis]]
@@ -100,6 +105,10 @@ class Transcriber:
         self.recogniser = load_model(model_path)  # network, symbols, feature settings, CMVN
         self.beam = beam
         self.alpha, self.beta, self.nbest = alpha, beta, nbest
+        self.output = self.recogniser.cfg.model.output
+        if self.output != "ctc" and (beam or lm or nbest > 1):
+            raise ValueError(f"beam search, LMs and n-best lists apply to CTC models; this is a "
+                             f"model.output={self.output} model")
         self.scorer = make_scorer(lm, lm_unit, self.recogniser.symbols, lexicon) if lm else None
         if (self.scorer is not None or nbest > 1) and not beam:
             raise ValueError("an LM and n-best lists need the beam search (--beam N)")
@@ -107,6 +116,7 @@ class Transcriber:
         self.device = torch.device(device)
         self.recogniser.model.to(self.device)
         self.cfg = self.recogniser.cfg
+        self.collate = batcher(self.cfg.data)
         self.modality = self.cfg.features.modality
         # seconds per output frame (audio only): frame shift times the front end's subsampling
         self.frame_shift = 0.0
@@ -125,18 +135,23 @@ class Transcriber:
     def log_probs(self, examples: list[Example]) -> list[torch.Tensor]:
         """The model's (T, V) log-probabilities for each example (batched; outputs do not depend
         on what an utterance is batched with)."""
-        b = collate(examples)
-        logp, lens = self.recogniser.model(b.feats.to(self.device), b.lengths.to(self.device))
+        logp, lens = self.outputs(examples)
         logp, lens = logp.float().cpu(), lens.cpu()
         return [logp[i, : lens[i]] for i in range(len(examples))]
+
+    @torch.no_grad()
+    def outputs(self, examples: list[Example]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The model's outputs and output lengths for a batch of examples."""
+        b = self.collate(examples)
+        return self.recogniser.model(b.feats.to(self.device), b.lengths.to(self.device), b.padding)
 
     def decode_examples(self, examples: list[Example]) -> list[list[Hypothesis]]:
         if self.beam and self.beam > 0:
             return [self.search(lp) for lp in self.log_probs(examples)]
-        b = collate(examples)
-        with torch.no_grad():
-            logp, lens = self.recogniser.model(b.feats.to(self.device), b.lengths.to(self.device))
-        return [[h] for h in greedy_batch(logp.float().cpu(), lens.cpu())]
+        out, lens = self.outputs(examples)
+        if self.output != "ctc":
+            return [[p] for p in predictions(self.output, out, lens.cpu())]
+        return [[h] for h in greedy_batch(out.float().cpu(), lens.cpu())]
 
     def search(self, logp: torch.Tensor) -> list[Hypothesis]:
         """Beam search of one utterance's (T, V) log-probs; n-best list, best first."""

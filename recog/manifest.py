@@ -8,11 +8,23 @@ A manifest line is one JSON object::
 ``id`` and ``path`` are required; ``text`` is required for training and scoring; ``speaker``,
 ``feats`` (a cached feature matrix) and ``num_frames`` are optional.  Paths are stored as given;
 relative paths are resolved against the manifest's own directory when read.
+
+Models with other outputs than CTC (``model.output``) train on targets beside the transcript,
+so one manifest can serve several tasks::
+
+    "label": "dog"                      one class per sequence (label models)
+    "frame_labels": "sil sil d d o o"   one class per feature frame, whitespace-separated (frame models)
+    "target": [0.5, -1.2]               real values per sequence (regression, a number or a list)
+    "frame_targets": "t/a.npy"          per-frame real values, a (frames,) or (frames, D) .npy file
+
+Class names hold no whitespace.  These keys are kept in ``extra`` like any other (so every stage
+that copies a record carries them) and are read through ``Utterance.label`` and its siblings.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +44,24 @@ class Utterance:
     feats: str | None = None
     num_frames: int | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str | None:
+        return self.extra.get("label")
+
+    @property
+    def frame_labels(self) -> list[str] | None:
+        v = self.extra.get("frame_labels")
+        return None if v is None else v.split()
+
+    @property
+    def target(self) -> list[float] | None:
+        v = self.extra.get("target")
+        return None if v is None else [float(x) for x in (v if isinstance(v, list) else [v])]
+
+    @property
+    def frame_targets(self) -> str | None:
+        return self.extra.get("frame_targets")
 
     def to_json(self) -> str:
         d = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}
@@ -74,6 +104,24 @@ def _bad_fields(d: dict) -> str:
     n = d.get("num_frames")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         return f"'num_frames' must be a whole number >= 0, got {n!r}"
+    return _bad_targets(d)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _bad_targets(d: dict) -> str:
+    """What is wrong with a record's targets for label, frame and regression models ("" when nothing)."""
+    label = d.get("label")
+    if label is not None and (not isinstance(label, str) or len(label.split()) != 1 or label != label.strip()):
+        return f"'label' must be one class name without whitespace, got {label!r}"
+    for k in ("frame_labels", "frame_targets"):
+        if d.get(k) is not None and not isinstance(d[k], str):
+            return f"{k!r} must be a string, got {d[k]!r}"
+    t = d.get("target")
+    if t is not None and not (_number(t) or (isinstance(t, list) and t and all(_number(v) for v in t))):
+        return f"'target' must be a finite number or a non-empty list of them, got {t!r}"
     return ""
 
 
@@ -112,6 +160,8 @@ def read_manifest(path: str | os.PathLike, check_files: bool = False) -> list[Ut
             num_frames=d.get("num_frames"),
             extra={k: v for k, v in d.items() if k not in _FIELDS},
         )
+        if u.frame_targets:
+            u.extra["frame_targets"] = _resolve(base, u.frame_targets)
         if check_files and not os.path.exists(u.path):
             raise ManifestError(f"{path}:{lineno}: file {u.path} does not exist")
         utts.append(u)

@@ -7,7 +7,8 @@ optionally every N steps) ``last.pt`` is written atomically; rerunning the same 
 from it exactly: model, optimiser, schedule, counters, RNG and position in the epoch.  A resumed
 run must have the configuration it started with (``check_resume``).  SIGINT/SIGTERM stop at the
 end of the current step with a checkpoint there.  ``best.pt`` follows the dev error rate, which
-also drives early stopping.
+also drives early stopping (for label and frame models the error rate 100 − accuracy, for
+regression the RMSE: ``recog.outputs``).  The loss of each output type is in ``recog.losses``.
 """
 
 from __future__ import annotations
@@ -24,19 +25,21 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 from .checkpoint import atomic_save, keep_epoch_weights, load_file, model_dict
 from .config import Config
-from .data import BucketBatchSampler, UtteranceDataset, collate, drop_missing_features, filter_trainable
+from .data import BucketBatchSampler, UtteranceDataset, batcher, collate, drop_missing_features
 from .decode.greedy import greedy_batch
 from .experiment import Logger, StopSignals, TrainingInterrupted, check_resume, find_tokens, lock_experiment
 from .features.cache import check_settings
 from .features.cmvn import normaliser
+from .losses import loss_function
 from .manifest import Utterance, read_manifest
 from .metrics import score
 from .models import build_model
+from .outputs import evaluate_targets, metric_column, metric_name
 from .schedule import Schedule, make_optimizer
+from .targets import TargetReader, num_outputs, output_symbols, usable
 from .tokens import SymbolTable
 
 
@@ -72,19 +75,12 @@ def _dist() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def ctc_loss(logp: torch.Tensor, out_lens: torch.Tensor, labels: torch.Tensor, label_lens: torch.Tensor):
-    """Summed CTC loss over the batch and the number of utterances whose loss was not finite
-    (those are zeroed, never propagated)."""
-    per_utt = F.ctc_loss(
-        logp.transpose(0, 1).float(), labels, out_lens, label_lens, blank=0, reduction="none", zero_infinity=True
-    )
-    bad = int((per_utt == 0).logical_and(label_lens > 0).sum())
-    return per_utt.sum(), bad
-
-
 @torch.no_grad()
 def evaluate(model, utts: list[Utterance], cfg: Config, symbols: SymbolTable, cmvn, device, batch_size: int = 16):
-    """Greedy-decode ``utts`` and score them; returns (ErrorReport for the unit, word ErrorReport or None)."""
+    """Greedy-decode ``utts`` and score them; returns (ErrorReport for the unit, word ErrorReport or None);
+    other models than CTC: (their LabelReport or RegressionReport, None)."""
+    if cfg.model.output != "ctc":
+        return evaluate_targets(model, utts, cfg, symbols, cmvn, device, batch_size), None
     model.eval()
     ds = UtteranceDataset(utts, cfg.features, None, cmvn)
     lengths = [u.num_frames or 0 for u in utts]
@@ -118,7 +114,8 @@ def train(
     Raises ``TrainingInterrupted`` after SIGINT/SIGTERM, with ``last.pt`` at the current step."""
     rank, world, local = _dist()
     exp = Path(exp)
-    tokens = find_tokens(train_manifest, tokens)  # before the experiment folder exists: nothing left behind
+    if cfg.model.output == "ctc":  # before the experiment folder exists: nothing left behind
+        tokens = find_tokens(train_manifest, tokens)
     if rank == 0:
         exp.mkdir(parents=True, exist_ok=True)
     own_group = world > 1 and not dist.is_initialized()
@@ -161,7 +158,7 @@ class Trainer:
         train_utts, valid_utts = read_manifest(train_manifest), read_manifest(valid_manifest)
         for m in (train_manifest, valid_manifest):
             check_settings(m, cfg.features, against="config")
-        self.symbols = SymbolTable.read(tokens)
+        self.symbols = output_symbols(cfg.model, train_utts, tokens)  # label/frame: the data's classes
         stats = None
         if cfg.features.cmvn == "global":
             folder = train_manifest if train_manifest.is_dir() else train_manifest.parent
@@ -172,7 +169,9 @@ class Trainer:
             stats = torch.load(cp, weights_only=True)
         self.cmvn = normaliser(cfg.features.cmvn, stats)
         torch.manual_seed(t.seed)
-        self.model = build_model(cfg, len(self.symbols)).to(self.device)
+        n_out = num_outputs(cfg.model, self.symbols, train_utts)
+        self.targets = TargetReader(cfg.model, self.symbols, n_out)
+        self.model = build_model(cfg, n_out).to(self.device)
         last = self.exp / "last.pt"
         resume = last.exists() and not restart
         ck = load_file(last) if resume else None
@@ -185,7 +184,7 @@ class Trainer:
         self.train_utts, self.valid_utts = self._usable(train_utts, valid_utts, train_manifest, valid_manifest)
         self.opt = make_optimizer(cfg, self.model.parameters())
         self.sampler = BucketBatchSampler([u.num_frames for u in self.train_utts], t.batch_size, t.max_frames,
-                                          True, t.seed, self.rank, self.world)
+                                          True, t.seed, self.rank, self.world, cfg.data.sort_by_length)
         self.steps_per_epoch = len(self.sampler.batches())
         self.sched = Schedule(t.lr, t.schedule, t.warmup_steps, t.lr_factor, t.lr_patience, t.min_lr,
                               self.steps_per_epoch * t.epochs)
@@ -209,8 +208,9 @@ class Trainer:
 
             augment = LineAugmenter(seed=t.seed)
         self.dataset = UtteranceDataset(self.train_utts, cfg.features, self.symbols, self.cmvn, augment=augment,
-                                        feature_augment=spec_augment(cfg))
-        self.unit_name = {"char": "CER", "phone": "PER", "word": "WER"}[self.symbols.unit]
+                                        feature_augment=spec_augment(cfg), targets=self.targets)
+        self.loss = loss_function(cfg.model.output)
+        self.unit_name = metric_name(cfg.model.output, self.symbols.unit)
 
     def _usable(self, train_utts, valid_utts, train_manifest, valid_manifest):
         if not self.cfg.train.augment:  # augmented training reads the images, not the cached features
@@ -219,10 +219,12 @@ class Trainer:
         if train_utts:
             check_feature_dim(train_utts[0], self.cfg)
         model = self.model
-        train_utts = filter_trainable(
-            train_utts, self.symbols, lambda n: int(model.output_lengths(torch.tensor([n]))[0]), self.log)
+        train_utts = usable(train_utts, self.targets, lambda n: int(model.output_lengths(torch.tensor([n]))[0]),
+                            self.log)
         if not train_utts:
             raise ValueError(f"{train_manifest}: no usable training utterances")
+        if self.cfg.model.output != "ctc":  # references are needed to score
+            return train_utts, usable(valid_utts, self.targets, None, lambda m: self.log(f"valid: {m}"))
         return train_utts, [u for u in valid_utts if u.num_frames]
 
     def _restore(self, ck: dict, path: Path) -> None:
@@ -240,8 +242,8 @@ class Trainer:
         self.cfg.dump(self.exp / "config.yaml")
         (self.exp / "cmd.txt").write_text(" ".join(shlex.quote(a) for a in (argv or sys.argv)) + "\n")
         with open(self.exp / "metrics.csv", "w", newline="") as f:
-            csv.writer(f).writerow(["epoch", "step", "train_loss", "valid_er", "valid_wer", "lr", "epoch_s",
-                                    "frames_per_s", "lines_per_s"])
+            csv.writer(f).writerow(["epoch", "step", "train_loss", metric_column(self.cfg.model.output), "valid_wer",
+                                    "lr", "epoch_s", "frames_per_s", "lines_per_s"])
 
     # ---- checkpoints ---------------------------------------------------------------------
 
@@ -298,8 +300,8 @@ class Trainer:
         self.sampler.set_epoch(self.epoch, self.start_batch)
         # own generator: creating the loader must not consume the global RNG (exact resumption)
         loader = torch.utils.data.DataLoader(
-            self.dataset, batch_sampler=self.sampler, collate_fn=collate, num_workers=t.num_workers,
-            generator=torch.Generator().manual_seed(t.seed + self.epoch))
+            self.dataset, batch_sampler=self.sampler, collate_fn=batcher(self.cfg.data, training=True),
+            num_workers=t.num_workers, generator=torch.Generator().manual_seed(t.seed + self.epoch))
         denominators = self.sampler.global_sizes()
         st = dict(t0=time.time(), frames=0, padded=0, lines=0, loss=0.0, n=0, nonfinite=0)
         from tqdm import tqdm
@@ -313,8 +315,8 @@ class Trainer:
                 g["lr"] = self.sched.lr(self.step)
             x, lens = b.feats.to(device, non_blocking=True), b.lengths.to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.amp):
-                logp, out_lens = self.net(x, lens)
-            loss, bad = ctc_loss(logp, out_lens, b.labels.to(device), b.label_lengths.to(device))
+                out, out_lens = self.net(x, lens, b.padding)
+            loss, bad = self.loss(out, out_lens, b, device)
             self.opt.zero_grad(set_to_none=True)
             # mean over the global batch: DDP averages the W ranks' gradients, hence the factor W
             (loss * (self.world / denominators[batch])).backward()

@@ -13,7 +13,6 @@ import pytest
 import soundfile as sf
 import torch
 from conftest import make_speech_model, render_line
-from PIL import Image
 
 import recog
 from recog.cli import main
