@@ -279,13 +279,16 @@ def reference_segments(u, sample_rate: int = 16000) -> list[Segment] | None:
     return None
 
 
-def align_manifest(tr, utts, log=print) -> tuple[list[tuple[str, list[Segment]]], list[tuple[str, list[Segment]]]]:
+def align_manifest(tr, utts, log=print, progress: bool = False
+                   ) -> tuple[list[tuple[str, list[Segment]]], list[tuple[str, list[Segment]]]]:
     """Force-align every record's transcript with a loaded model (a ``recog.infer.Transcriber``);
-    returns (hypothesis segments, reference segments where the records have them)."""
+    returns (hypothesis segments, reference segments where the records have them).  ``progress``:
+    a bar on stderr (``recog.progress``)."""
     from .data import Example
+    from .progress import bar
 
     hyp, ref = [], []
-    for u in utts:
+    for u in bar(len(utts), progress, iterable=utts):
         try:
             targets = tr.recogniser.symbols.encode(u.text or "")
             feats = tr.manifest_features(u)

@@ -12,6 +12,9 @@ greedy or beam-search decoding — from Python, on files or on data already in m
     s = recog.load("pretrained/english_phones")
     s.transcribe(samples, sample_rate=8000)       # resampled to the model's rate
     s.log_probs("clip.wav")                       # (frames, symbols) numpy array
+    s.reset_state(chunk=20, right_context=10)     # streaming; a BLSTM runs latency-controlled (frames)
+    s.predict_and_update_state(piece)             # log-probs of the frames this piece made final
+    s.predict_and_update_state(last, final=True)  # the rest; the next call starts a new input
 
 Inputs: a path (str or Path), a PIL image or a 2-D array (image models: grey, 0–255 or 0–1), a
 1-D array or tensor of samples with ``sample_rate=`` (audio models), or a list of these.  Every
@@ -53,13 +56,15 @@ class Result:
 
 
 def load(path: str | Path, beam: int = 0, lm: str | Path | None = None, alpha: float = 0.5, beta: float = 0.0,
-         nbest: int = 1, device: str = "cpu") -> "Model":
-    """A packaged model (file or folder) ready to transcribe; decoding options as the CLI's."""
+         nbest: int = 1, device: str = "cpu", precision: str = "auto", engine: str = "torch") -> "Model":
+    """A packaged model (file or folder) ready to transcribe; decoding options as the CLI's.
+    ``precision``: fp32, bf16 or auto (bf16 where the hardware computes in it; recog.precision);
+    ``engine="onnx"``: an exported model (``recog export``) run by ONNX Runtime."""
     from .infer import Transcriber
 
     try:
         return Model(Transcriber(path, beam=beam, lm=lm, alpha=alpha, beta=beta, nbest=nbest,
-                                 device=resolve_device(device)))
+                                 device=resolve_device(device), precision=precision, engine=engine))
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         raise RecogError(str(e)) from e
 
@@ -83,6 +88,7 @@ class Model:
         self.symbols = transcriber.recogniser.symbols
         self.modality = transcriber.modality
         self._sub = transcriber.recogniser.model.output_lengths
+        self._stream, self._stream_window = None, (0, 0)  # predict_and_update_state
 
     def _features(self, x, sample_rate: int | None, name: str) -> torch.Tensor:
         tr = self._tr
@@ -154,6 +160,53 @@ class Model:
         except ValueError as e:
             raise RecogError(str(e)) from e
         return out[0] if single else out
+
+    def reset_state(self, chunk: int = 0, right_context: int = 0) -> None:
+        """Forget the stream so far: the next ``predict_and_update_state`` starts a new input.
+        ``chunk``, ``right_context``: a bidirectional model's latency-controlled window (see
+        ``recog.models.latency``) in encoder frames (frame shift × the front end's subsampling);
+        0: the model's ``model.chunk`` and ``model.right_context``.  A BLSTM trained on whole
+        utterances (no ``model.chunk``) needs them, and reads less well the shorter they are."""
+        from .stream import Streamer
+
+        try:
+            self._stream = Streamer(self._tr, chunk, right_context)
+        except ValueError as e:
+            raise RecogError(str(e)) from e
+        self._stream_window = (chunk, right_context)
+
+    def predict_and_update_state(self, x=None, sample_rate: int | None = None, final: bool = False):
+        """Streaming (MATLAB's predictAndUpdateState): the next piece of one input in, a numpy
+        array (n, V) out: the outputs (log-probs for CTC) of the n output frames that this piece
+        made final; the state (samples and frames held back, recurrent states) is kept for the
+        next piece.  ``x``: samples, 1-D (audio models; ``sample_rate`` defaults to the model's,
+        another rate is resampled as the stream goes), or feature frames (T, D) as ``recog
+        features`` writes them, before CMVN; None: no new input.  ``final=True``: the input ends
+        with this piece: what was held back for look-ahead (deltas, stacking, a BLSTM's right
+        context) comes out, and the next call starts a new input.  The outputs of all pieces
+        are ``log_probs`` of the whole input (``recog.stream`` says when exactly)."""
+        if self._stream is None:
+            self.reset_state(*self._stream_window)
+        a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else None if x is None else np.asarray(x)
+        try:
+            out = _push(self._stream, a, sample_rate or self._tr.cfg.features.audio.sample_rate, final)
+        except ValueError as e:
+            raise RecogError(str(e)) from e
+        finally:
+            if final:
+                self._stream = None
+        return out.numpy()
+
+
+def _push(stream, a: np.ndarray | None, rate: int, final: bool):
+    """A piece for a ``recog.stream.Streamer``: (T, D) frames or 1-D samples (int16: 16-bit scale)."""
+    if (a is not None and a.ndim == 2) or (a is None and stream.kind == "frames"):
+        return stream.push_frames(a if a is not None else np.zeros((0, stream.dim), np.float32), final)
+    if a is not None and a.ndim != 1:
+        raise ValueError(f"a stream reads 1-D samples or (frames, {stream.dim}) feature frames, not an array "
+                         f"of shape {a.shape}")
+    a = np.zeros(0, np.float32) if a is None else a / 32768.0 if a.dtype == np.int16 else a
+    return stream.push_samples(torch.as_tensor(np.asarray(a, dtype=np.float32)), rate, final)
 
 
 def _as_image(x, name: str):

@@ -49,7 +49,8 @@ def load_file(path: str | Path) -> dict:
     if path.is_dir():
         found = [path / n for n in ("model.pt", "best.pt", "last.pt") if (path / n).is_file()]
         if not found:
-            raise ValueError(f"{path}: not a recog model: the folder holds no model.pt, best.pt or last.pt")
+            onnx = " (it holds an exported ONNX model: use --engine onnx)" if any(path.glob("*.onnx")) else ""
+            raise ValueError(f"{path}: not a recog model: the folder holds no model.pt, best.pt or last.pt{onnx}")
         path = found[0]
     if not path.exists():
         raise FileNotFoundError(f"{path}: model file not found")
@@ -70,6 +71,8 @@ def _why_not_loadable(path: Path, e: Exception) -> str:
         head = f.read(64)
     if head.lstrip().startswith(b"\\data\\"):
         return "an ARPA language model (pass it with --lm)"
+    if path.suffix == ".onnx":
+        return "an exported ONNX model (run it with --engine onnx)"
     if head[:2] == b"\x1f\x8b":
         return "a gzip file (a compressed ARPA LM? pass it with --lm)"
     if type(e).__name__ == "UnpicklingError" and "weights_only" in str(e).lower():

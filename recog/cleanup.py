@@ -40,12 +40,14 @@ def utterance_error_rate(ref: str, hyp: str, unit: str) -> float:
 
 
 def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er: float,
-                    batch_size: int = 16, log=print, device: str = "cpu") -> FilterResult:
+                    batch_size: int = 16, log=print, device: str = "cpu", precision: str = "fp32",
+                    progress: bool = False) -> FilterResult:
     """Decode ``data`` (a manifest or its folder) greedily with ``model``; write the records whose
     error rate is at most ``max_er`` (per cent) to ``out/manifest.jsonl`` and ``out/text``, the
     others to ``out/rejected.tsv`` (id, error rate, reference, hypothesis; worst first).  A record
     that cannot be decoded is reported and left out.  ``cmvn.pt`` next to the manifest is copied
-    so that ``recog train --train out`` finds the same normalisation."""
+    so that ``recog train --train out`` finds the same normalisation.  ``precision``: the
+    network's (recog.precision); ``progress``: a bar on stderr (recog.progress)."""
     from .infer import Transcriber
 
     if not 0 <= max_er:
@@ -55,7 +57,7 @@ def filter_manifest(model: str | Path, data: str | Path, out: str | Path, max_er
     out = Path(out)
     if out.resolve() == manifest.parent.resolve():
         raise ValueError(f"{out}: the output folder must differ from the input manifest's folder")
-    tr = Transcriber(model, beam=0, batch_size=batch_size, device=device)
+    tr = Transcriber(model, beam=0, batch_size=batch_size, device=device, precision=precision, progress=progress)
     if tr.output != "ctc":
         raise ValueError(f"{model}: recog filter compares transcripts; this is a model.output={tr.output} model")
     utts = tr.read_manifest(manifest)

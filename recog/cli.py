@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 
-from .commands import (cmd_align, cmd_decode, cmd_features, cmd_filter, cmd_lm, cmd_package, cmd_plot, cmd_prep,
-                       cmd_score, cmd_train, cmd_transcribe, cmd_tune)
+from .commands import (cmd_align, cmd_decode, cmd_export, cmd_features, cmd_filter, cmd_lm, cmd_package, cmd_plot,
+                       cmd_prep, cmd_score, cmd_train, cmd_transcribe, cmd_tune)
 
 PREP_KINDS = ["lines", "pagexml", "iam", "timit", "ljspeech", "fsdd", "kaldi", "mix"]
 
@@ -83,8 +83,30 @@ def _add_decode_args(s: argparse.ArgumentParser, tune: bool = False) -> None:
         s.add_argument("--nbest", type=_int_at_least(1), default=1, help="n-best list size (text: <id>-<k> lines)")
 
 
+def _add_stream_args(s: argparse.ArgumentParser) -> None:
+    """``recog transcribe --stream`` (recog.transcribe_stream)."""
+    s.add_argument("--stream", action="store_true",
+                   help="feed the audio piece by piece (a file, or - for WAV or raw 16-bit PCM on standard input), "
+                        "print partial transcripts as they grow (stderr; JSON lines on stdout with --format json), "
+                        "then the final one")
+    s.add_argument("--chunk-ms", type=float, help="--stream: piece size; a BLSTM's latency-controlled chunk (default: "
+                   "the model's model.chunk, else 400; unidirectional: 100)")
+    s.add_argument("--right-context-ms", type=float, help="--stream, BLSTM: audio after each chunk its backward "
+                   "direction reads (default: the model's model.right_context, else 200)")
+    s.add_argument("--rate", type=_int_at_least(1), help="--stream: sample rate of raw PCM on standard input "
+                   "(default: the model's)")
+
+
 def _add_device_arg(s: argparse.ArgumentParser) -> None:
     s.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (cuda when there is one)")
+    s.add_argument("--precision", choices=["fp32", "bf16", "auto"], default="auto",
+                   help="the network's arithmetic: bf16 autocast, or fp32; auto: bf16 on a GPU or a CPU with "
+                        "AVX512-BF16/AMX, else fp32 (log-probs are float32 either way)")
+
+
+def _add_progress_arg(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (else one on stderr for more than 20 inputs when stderr is a terminal)")
 
 
 def _int_at_least(low: int):
@@ -176,7 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--relative-ids", action="store_true",
                            help="ids are paths relative to the input folder (a/line, b/line), not file stems; "
                                 "without it two inputs with the same stem are an error")
+            _add_stream_args(s)
         _add_decode_args(s)
+        s.add_argument("--engine", choices=["torch", "onnx"], default="torch",
+                       help="onnx: --model is an exported model (recog export), run by ONNX Runtime")
+        _add_progress_arg(s)
         s.add_argument("--format", choices=["text", "json"], default="text")
         s.add_argument("--out", help="write here instead of stdout")
         s.set_defaults(func=fn)
@@ -228,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "fit on training data, apply with --offsets elsewhere")
     s.add_argument("--offsets", metavar="JSON", help="shift each symbol's start by its fitted correction")
     _add_device_arg(s)
+    _add_progress_arg(s)
     s.set_defaults(func=cmd_align)
 
     s = sub.add_parser("filter", help="clean training data: keep the utterances a trained model reads "
@@ -238,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-er", type=float, required=True, help="utterance error rate (per cent) to keep at most")
     s.add_argument("--batch-size", type=_int_at_least(1), default=16)
     _add_device_arg(s)
+    _add_progress_arg(s)
     s.set_defaults(func=cmd_filter)
 
     s = sub.add_parser("package", help="turn a checkpoint into a self-describing model file")
@@ -246,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--average", nargs="+", metavar="CKPT", help="average the weights with these checkpoints")
     s.add_argument("--meta", action="append", metavar="KEY=VALUE", help="extra metadata stored in the file")
     s.set_defaults(func=cmd_package)
+
+    s = sub.add_parser("export", help="write a packaged model as ONNX (dynamic batch and length) plus its "
+                       "settings (.json beside it), for recog transcribe --engine onnx")
+    s.add_argument("--model", required=True, help="packaged model (file or folder) or checkpoint")
+    s.add_argument("--format", choices=["onnx"], default="onnx")
+    s.add_argument("--int8", action="store_true", help="dynamic int8 quantisation (ONNX Runtime's quantize_dynamic)")
+    s.add_argument("--out", required=True, help="a .onnx file, or a folder for model.onnx (model.int8.onnx)")
+    s.set_defaults(func=cmd_export)
 
     _add_plot_parser(sub)
     return p

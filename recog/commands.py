@@ -98,7 +98,8 @@ def _transcriber(args):
 
     return Transcriber(args.model, beam=args.beam, batch_size=args.batch_size, lm=args.lm, lm_unit=args.lm_unit,
                        lexicon=args.lexicon, alpha=args.alpha, beta=args.beta, nbest=args.nbest,
-                       device=_device(args))
+                       device=_device(args), precision=args.precision, engine=getattr(args, "engine", "torch"),
+                       progress=not getattr(args, "no_progress", False))
 
 
 def _device(args) -> str:
@@ -136,7 +137,7 @@ def cmd_tune(args) -> int:
     from .metrics import score
 
     tr = Transcriber(args.model, beam=args.beam, batch_size=args.batch_size, lm=args.lm, lm_unit=args.lm_unit,
-                     lexicon=args.lexicon, device=_device(args))
+                     lexicon=args.lexicon, device=_device(args), precision=args.precision)
     utts = tr.read_manifest(args.data)
     refs = {u.id: u.text or "" for u in utts}
     sym = tr.recogniser.symbols
@@ -168,7 +169,7 @@ def cmd_align(args) -> int:
     from .align import align_manifest, apply_offsets, boundary_accuracy, fit_offsets, write_ctm, write_phn
     from .infer import Transcriber
 
-    tr = Transcriber(args.model, device=_device(args))
+    tr = Transcriber(args.model, device=_device(args), precision=args.precision)
     if tr.modality != "audio" or tr.output != "ctc":
         raise ValueError("recog align needs a CTC speech model")
     if args.offsets:  # read before aligning: a bad file fails at once, not after the work
@@ -178,7 +179,9 @@ def cmd_align(args) -> int:
         except (OSError, ValueError, AttributeError, TypeError) as e:
             raise ValueError(f"{args.offsets}: not a JSON object of symbol -> seconds ({e})") from None
     utts = tr.read_manifest(args.data)
-    hyp, ref = align_manifest(tr, utts, log=lambda m: print(m, file=sys.stderr))
+    from .progress import write
+
+    hyp, ref = align_manifest(tr, utts, log=write, progress=not args.no_progress)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.fit_offsets:
@@ -218,7 +221,9 @@ def _boundary_line(r: dict) -> str:
 
 def _problem(message: str) -> None:
     """An input that could not be used ("error: ...") or was odd ("warning: ..."), on stderr."""
-    print(message if message.startswith("warning: ") else f"error: {message}", file=sys.stderr)
+    from .progress import write
+
+    write(message if message.startswith("warning: ") else f"error: {message}")  # above a progress bar
 
 
 def cmd_decode(args) -> int:
@@ -237,6 +242,10 @@ def cmd_transcribe(args) -> int:
 
     if not args.inputs and not args.files_from:
         raise ValueError("no inputs: give image or audio files or folders, or --files-from LIST")
+    if getattr(args, "stream", False):
+        from .transcribe_stream import transcribe_stream
+
+        return transcribe_stream(args)
     if args.pages:
         return _transcribe_pages(args)
     if args.out_dir:
@@ -352,9 +361,11 @@ def _score_targets(args, refs: dict[str, str], hyps: dict[str, str]) -> int:
 
 def cmd_filter(args) -> int:
     from .cleanup import filter_manifest
+    from .progress import write
 
     res = filter_manifest(args.model, args.data, args.out, args.max_er, batch_size=args.batch_size,
-                          log=lambda m: print(m, file=sys.stderr), device=_device(args))
+                          log=write, device=_device(args),
+                          precision=args.precision, progress=not args.no_progress)
     return 1 if res.failed else 0
 
 
@@ -371,6 +382,17 @@ def cmd_package(args) -> int:
     dst = package(ck, args.out, meta=meta, average=avg)
     size = dst.stat().st_size / 1e6
     print(f"{dst} ({size:.1f} MB)")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_onnx
+
+    r = export_onnx(args.model, args.out, int8=args.int8)
+    c, mb = r["check"], r["onnx"].stat().st_size / 1e6
+    agree = f", same best class on {100 * c['argmax_agreement']:.1f}% of outputs" if "argmax_agreement" in c else ""
+    print(f"{r['onnx']} ({mb:.1f} MB, {r['precision']}) + {r['settings'].name}; against PyTorch on a padded batch "
+          f"of {len(c['batch_lengths'])}: max |diff| {c['max_abs_diff']:.2g}{agree}")
     return 0
 
 

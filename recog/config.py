@@ -46,7 +46,8 @@ class AudioFeatures:
 @dataclass
 class FeatureConfig:
     modality: str = "image"        # image | audio
-    cmvn: bool | str = "none"      # none | global (training statistics) | utterance; true = global
+    cmvn: bool | str = "none"      # none | global (training statistics) | utterance | running (frames so far:
+                                   # streams exactly, features/cmvn.py); true = global
     image: ImageFeatures = field(default_factory=ImageFeatures)
     audio: AudioFeatures = field(default_factory=AudioFeatures)
 
@@ -75,6 +76,9 @@ class ModelConfig:
     pool: str = "last"             # label and sequence regression: last (forward's last valid step + backward's
                                    # first, MATLAB's "last") | mean (average of the valid steps)
     regression: str = "sequence"   # regression targets per sequence (manifest "target") or per frame ("frame_targets")
+    chunk: int = 0                 # > 0: latency-controlled BLSTM (models/latency.py): chunks of this many frames
+                                   # (after the front end), the forward state carried; in training and streaming
+    right_context: int = 0         # ... and the backward direction reads this many frames past each chunk
 
 
 @dataclass
@@ -272,7 +276,7 @@ def _build(cls, d: dict, prefix: str):
 
 _CHOICES = {
     ("FeatureConfig", "modality"): ("image", "audio"),
-    ("FeatureConfig", "cmvn"): ("none", "global", "utterance"),
+    ("FeatureConfig", "cmvn"): ("none", "global", "utterance", "running"),
     ("AudioFeatures", "kind"): ("fbank", "mfcc"),
     ("ModelConfig", "frontend"): ("cnn", "stack", "none"),
     ("ModelConfig", "cell"): ("lstm", "peephole_lstm", "gru", "rnn"),
@@ -291,7 +295,25 @@ def _validate(obj, prefix: str) -> None:
         if type(obj).__name__ == cls_name and getattr(obj, attr) not in choices:
             where = f"{prefix}.{attr}" if prefix else attr
             raise ConfigError(f"{where}: {getattr(obj, attr)!r} is not one of {', '.join(choices)}")
+    if isinstance(obj, Config):
+        _check_latency(obj)
     if isinstance(obj, Config) and obj.data.sequence_length == "shortest" and obj.model.output == "ctc":
         # a transcript cannot be cut with its frames (which symbols fall in the cut-off part is unknown)
         raise ConfigError("data.sequence_length=shortest cuts frames off the sequences, which CTC transcripts "
                           "cannot follow; use it with model.output label, frame or regression")
+
+
+def _check_latency(cfg: Config) -> None:
+    """model.chunk / model.right_context: whole numbers, for a bidirectional encoder, not mixed
+    with data.sequence_length N (which runs a BLSTM's chunks without state or context)."""
+    m = cfg.model
+    if m.chunk < 0 or m.right_context < 0:
+        raise ConfigError("model.chunk and model.right_context are frame counts >= 0")
+    if m.right_context and not m.chunk:
+        raise ConfigError("model.right_context needs model.chunk > 0 (latency-controlled BLSTM)")
+    if m.chunk and not m.bidirectional:
+        raise ConfigError("model.chunk is for bidirectional encoders (latency-controlled BLSTM); a unidirectional "
+                          "one streams exactly as it is")
+    if m.chunk and isinstance(cfg.data.sequence_length, int):
+        raise ConfigError("model.chunk (latency-controlled BLSTM) and data.sequence_length N (independent chunks) "
+                          "both cut sequences into chunks: use one")

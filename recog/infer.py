@@ -2,7 +2,11 @@
 
 Batches are padded as the model's ``data`` settings say (side and value; ``shortest`` applies
 to training only).  Models with other outputs than CTC give ``recog.outputs.Prediction``s (class
-names or values) where CTC models give decoded hypotheses."""
+names or values) where CTC models give decoded hypotheses.
+
+Engines: ``torch`` (a packaged model, run at ``precision`` fp32, bf16 or auto: see
+:mod:`recog.precision`) or ``onnx`` (an exported model run by ONNX Runtime, at the precision it
+was exported with: :mod:`recog.onnx_engine`).  Either way decoders read float32 log-probs."""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from .features import FeatureError, NoContent, extract, modality_of
 from .features.cache import check_settings, load_cached
 from .manifest import Utterance, read_manifest
 from .outputs import predictions
+from .precision import autocast, resolve_precision
+from .progress import bar
 
 # id, best hypothesis, seconds per output frame (0 for images), n-best list (best first)
 Result = tuple[str, Hypothesis, float, list[Hypothesis]]
@@ -101,8 +107,21 @@ def make_scorer(lm_path: str | Path, lm_unit: str, symbols, lexicon: str | Path 
 class Transcriber:
     def __init__(self, model_path: str | Path, beam: int = 0, batch_size: int = 8, device: str = "cpu",
                  lm: str | Path | None = None, lm_unit: str = "token", lexicon: str | Path | None = None,
-                 alpha: float = 0.5, beta: float = 0.0, nbest: int = 1):
-        self.recogniser = load_model(model_path)  # network, symbols, feature settings, CMVN
+                 alpha: float = 0.5, beta: float = 0.0, nbest: int = 1, precision: str = "fp32",
+                 engine: str = "torch", progress: bool = False):
+        self.engine = engine
+        if engine == "onnx":
+            from .onnx_engine import load_onnx
+
+            if precision == "bf16":
+                raise ValueError("--precision bf16 is for the torch engine; an ONNX model runs at the precision "
+                                 "it was exported with (fp32, or int8 with recog export --int8)")
+            self.recogniser = load_onnx(model_path, device)
+        elif engine == "torch":
+            self.recogniser = load_model(model_path)  # network, symbols, feature settings, CMVN
+        else:
+            raise ValueError(f"engine {engine!r}: use torch or onnx")
+        self.progress = progress  # a bar on stderr for many inputs (recog.progress)
         self.beam = beam
         self.alpha, self.beta, self.nbest = alpha, beta, nbest
         self.output = self.recogniser.cfg.model.output
@@ -115,6 +134,7 @@ class Transcriber:
         self.batch_size = batch_size
         self.device = torch.device(device)
         self.recogniser.model.to(self.device)
+        self.precision = "fp32" if engine == "onnx" else resolve_precision(precision, self.device)
         self.cfg = self.recogniser.cfg
         self.collate = batcher(self.cfg.data)
         self.modality = self.cfg.features.modality
@@ -143,7 +163,8 @@ class Transcriber:
     def outputs(self, examples: list[Example]) -> tuple[torch.Tensor, torch.Tensor]:
         """The model's outputs and output lengths for a batch of examples."""
         b = self.collate(examples)
-        return self.recogniser.model(b.feats.to(self.device), b.lengths.to(self.device), b.padding)
+        with autocast(self.device, self.precision):  # the heads return float32 under autocast too
+            return self.recogniser.model(b.feats.to(self.device), b.lengths.to(self.device), b.padding)
 
     def decode_examples(self, examples: list[Example]) -> list[list[Hypothesis]]:
         if self.beam and self.beam > 0:
@@ -165,12 +186,14 @@ class Transcriber:
         results: list[Result] = []
         errors: list[str] = []
         pending: list[Example] = []
+        shown = bar(len(items), self.progress)  # stderr, > 20 inputs, a terminal; else nothing
 
         def flush():
             if pending:
                 # sort by length inside the batch is not needed: outputs do not depend on batching
                 for e, hyps in zip(pending, self.decode_examples(pending)):
                     results.append((e.id, hyps[0], self.frame_shift, hyps))
+                shown.update(len(pending))
                 pending.clear()
 
         for uid, get, name in items:
@@ -183,16 +206,19 @@ class Transcriber:
                     on_error(f"warning: {e}")
                 empty = Hypothesis([], 0.0)
                 results.append((uid, empty, self.frame_shift, [empty]))
+                shown.update(1)
                 continue
             except FeatureError as e:
                 errors.append(str(e))
                 if on_error:
                     on_error(str(e))
+                shown.update(1)
                 continue
             pending.append(Example(uid, feats, [], ""))
             if len(pending) >= self.batch_size:
                 flush()
         flush()
+        shown.close()
         return results, errors
 
     def transcribe_files(self, paths: list[Path], on_error=None, ids: list[str] | None = None

@@ -89,3 +89,58 @@ def greedy_batch(
     if (lens < 0).any() or (lens > T).any():
         raise ValueError(f"lengths must lie in [0, {T}]")
     return [_runs_to_hypothesis(ids[b, : lens[b]], vals[b, : lens[b]], blank) for b in range(B)]
+
+
+class GreedyStream:
+    """Best-path decoding of log-probs that arrive block by block: after any blocks,
+    ``hypothesis()`` is ``greedy`` of all their frames (tokens, frames, confidences; the score up
+    to float rounding).  A run of one symbol may span blocks: the open run (symbol, first frame,
+    peak) is kept until a frame of another symbol closes it, so a symbol repeated across a block
+    boundary without a blank between is one symbol, as in one pass."""
+
+    def __init__(self, blank: int = 0):
+        self.blank = blank
+        self.frames = 0
+        self.score = 0.0
+        self.closed = Hypothesis(tokens=[], score=0.0)  # symbols of runs already ended
+        self.run: tuple[int, int, int, float] | None = None  # open run: symbol, first, last frame, peak
+
+    def push(self, logp: np.ndarray | torch.Tensor) -> None:
+        x = _to_numpy(logp)
+        if x.shape[0] == 0:
+            return
+        ids = x.argmax(axis=1)
+        vals = x[np.arange(x.shape[0]), ids]
+        self.score += float(vals.sum())
+        change = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+        starts = np.concatenate(([0], change))
+        ends = np.concatenate((change - 1, [x.shape[0] - 1]))
+        for s, e, peak in zip(starts, ends, np.maximum.reduceat(vals, starts)):
+            sym, first, last = int(ids[s]), self.frames + int(s), self.frames + int(e)
+            if self.run is not None and self.run[0] == sym:  # the run goes on across the boundary
+                first, peak = self.run[1], max(self.run[3], float(peak))
+            else:
+                self._close()
+            self.run = (sym, first, last, float(peak))
+        self.frames += x.shape[0]
+
+    def _close(self) -> None:
+        _add_run(self.closed, self.run, self.blank)
+        self.run = None
+
+    def hypothesis(self) -> Hypothesis:
+        """The best path so far (the open run counts as a symbol)."""
+        h = self.closed
+        out = Hypothesis(list(h.tokens), self.score, list(h.start_frames), list(h.end_frames), list(h.confidences))
+        _add_run(out, self.run, self.blank)
+        return out
+
+
+def _add_run(h: Hypothesis, run: tuple[int, int, int, float] | None, blank: int) -> None:
+    """Append a run (symbol, first frame, last frame, peak log-prob) to ``h`` unless it is blank."""
+    if run is not None and run[0] != blank:
+        sym, first, last, peak = run
+        h.tokens.append(sym)
+        h.start_frames.append(first)
+        h.end_frames.append(last)
+        h.confidences.append(float(np.clip(np.exp(peak), 0.0, 1.0)))

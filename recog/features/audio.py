@@ -45,11 +45,18 @@ def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
 def waveform_features(wav: torch.Tensor, cfg: AudioFeatures) -> np.ndarray:
     from . import FeatureError
 
-    kaldi = torchaudio.compliance.kaldi
     w = (wav * 32768.0).unsqueeze(0)
     min_len = int(cfg.sample_rate * cfg.frame_length_ms / 1000)
     if w.shape[1] < min_len:
         raise FeatureError(f"audio shorter than one frame ({w.shape[1]} samples)")
+    return add_deltas(frame_features(w, cfg), cfg.deltas).numpy().astype(np.float32)
+
+
+def frame_features(w: torch.Tensor, cfg: AudioFeatures) -> torch.Tensor:
+    """Kaldi fbank or MFCC frames (T, D) of (1, samples) at 16-bit scale.  Every frame is computed
+    from its own samples alone (DC removal, pre-emphasis, window, FFT), so the frames of a signal
+    cut at a frame's first sample are those of the whole (``recog.features.stream``)."""
+    kaldi = torchaudio.compliance.kaldi
     common = dict(
         sample_frequency=cfg.sample_rate,
         frame_length=cfg.frame_length_ms,
@@ -62,15 +69,20 @@ def waveform_features(wav: torch.Tensor, cfg: AudioFeatures) -> np.ndarray:
         feats = kaldi.fbank(w, use_energy=cfg.energy, **common)
         if cfg.energy:  # kaldi puts energy first; we put it last
             feats = torch.cat([feats[:, 1:], feats[:, :1]], dim=1)
-    else:
-        feats = kaldi.mfcc(w, num_ceps=cfg.num_ceps, use_energy=cfg.energy, **common)
-    if cfg.deltas:
-        x = feats.T.unsqueeze(0)
-        parts = [x]
-        for _ in range(cfg.deltas):
-            parts.append(torchaudio.functional.compute_deltas(parts[-1], win_length=5))
-        feats = torch.cat(parts, dim=1).squeeze(0).T
-    return feats.numpy().astype(np.float32)
+        return feats
+    return kaldi.mfcc(w, num_ceps=cfg.num_ceps, use_energy=cfg.energy, **common)
+
+
+def add_deltas(feats: torch.Tensor, n: int) -> torch.Tensor:
+    """(T, D) -> (T, D·(1+n)): the frames with n orders of deltas (window 5: each order reads 2
+    frames either side, the first and last frame repeated past the ends)."""
+    if not n:
+        return feats
+    x = feats.T.unsqueeze(0)
+    parts = [x]
+    for _ in range(n):
+        parts.append(torchaudio.functional.compute_deltas(parts[-1], win_length=5))
+    return torch.cat(parts, dim=1).squeeze(0).T
 
 
 def audio_features(path: str | Path | torch.Tensor, cfg: AudioFeatures, perturbation: str = "") -> np.ndarray:

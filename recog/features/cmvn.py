@@ -6,6 +6,14 @@
 * ``utterance``: every input normalised by its own statistics (``UtteranceCMVN``), so a constant
   channel or vocal-tract offset in the log spectrum is removed, x' = (x - mean_t x) / std_t x.
 * ``none``.
+
+* ``running``: frame t normalised by the mean and variance of frames 0..t (``RunningCMVN``),
+  what a stream can compute: train with it and streaming is exact.
+
+Streams (``recog.stream``) cannot wait for an utterance's end, so a ``utterance`` model streams
+with ``running`` statistics: the same however the frames are cut into chunks, equal to
+``utterance`` at the last frame only (early frames differ the most), so it reads a stream less
+well than whole inputs.  ``global`` and ``none`` work frame by frame and stream exactly.
 """
 
 from __future__ import annotations
@@ -66,11 +74,50 @@ class UtteranceCMVN:
         return None
 
 
+class RunningCMVN:
+    """Streaming stand-in for ``UtteranceCMVN``: frame t normalised by the statistics of frames
+    0..t, x'_t = (x_t − m_t) / s_t with m_t = (1/(t+1)) Σ_{u≤t} x_u, s_t² = (1/(t+1)) Σ_{u≤t} x_u² − m_t²
+    (s_t at least 1e-5; frame 0 becomes 0).  Stateful: one instance per stream."""
+
+    def __init__(self):
+        self.n, self.s, self.ss = 0, 0.0, 0.0
+
+    def __call__(self, f: np.ndarray) -> np.ndarray:
+        f64 = f.astype(np.float64)
+        s = self.s + np.cumsum(f64, axis=0)
+        ss = self.ss + np.cumsum(f64**2, axis=0)
+        n = self.n + np.arange(1, f.shape[0] + 1, dtype=np.float64)[:, None]
+        if f.shape[0]:
+            self.n, self.s, self.ss = int(n[-1, 0]), s[-1], ss[-1]
+        mean = s / n
+        std = np.sqrt(np.maximum(ss / n - mean**2, 0))
+        return ((f64 - mean) / np.maximum(std, 1e-5)).astype(np.float32)
+
+
+class PrefixCMVN:
+    """``features.cmvn: running`` on whole utterances: ``RunningCMVN`` afresh for every input."""
+
+    def __call__(self, f: np.ndarray) -> np.ndarray:
+        return RunningCMVN()(f)
+
+    def state(self) -> None:
+        return None
+
+
+def stream_normaliser(norm):
+    """The normaliser a stream uses in place of a model's (``normaliser``): a fresh
+    ``RunningCMVN`` for ``utterance`` and ``running``, the same one otherwise (it reads one frame
+    at a time)."""
+    return RunningCMVN() if isinstance(norm, (UtteranceCMVN, PrefixCMVN)) else norm
+
+
 def normaliser(mode: str, stats: dict | None):
     """The normaliser a model uses: per-utterance, its global statistics (whenever it has
     them), or none."""
     if mode == "utterance":
         return UtteranceCMVN()
+    if mode == "running":
+        return PrefixCMVN()
     if stats is not None:
         return CMVN.from_state(stats)
     return None

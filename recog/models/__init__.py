@@ -10,6 +10,7 @@ from ..config import Config
 from ..features import feature_dim
 from .frontends import ConvFrontend, StackFrontend
 from .heads import Head, check_frame_rate, per_frame, valid_mask
+from .latency import lc_encode
 from .rnn import RecurrentEncoder, align
 
 
@@ -38,6 +39,8 @@ class CTCModel(nn.Module):
         self.head = Head(m.output, m.pool, m.regression, m.hidden if m.bidirectional else None)
         n = cfg.data.sequence_length
         self.chunk = n if isinstance(n, int) else 0
+        # latency-controlled BLSTM (model.chunk, model.right_context; see .latency): 0 = off
+        self.lc_chunk, self.lc_right = (m.chunk, m.right_context) if m.bidirectional else (0, 0)
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.frontend.output_lengths(lengths)
@@ -62,7 +65,10 @@ class CTCModel(nn.Module):
         padding with each sequence's valid frames first (so losses and decoders read them as
         they are); see :mod:`.heads` for the other output types."""
         x, lengths = self._front(x, lengths, padding)
-        x = self.encoder(x, lengths, padding, self.chunk)
+        if self.lc_chunk:
+            x = lc_encode(self.encoder, x, lengths, padding, self.lc_chunk, self.lc_right)
+        else:
+            x = self.encoder(x, lengths, padding, self.chunk)
         if padding == "left":
             x = align(x, lengths, "right")
         # log-softmax in float32 even under bf16 autocast: CTC sums many small log-probabilities

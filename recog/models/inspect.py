@@ -79,6 +79,9 @@ def layer_states(model: nn.Module, feats: torch.Tensor, layer: int) -> dict[str,
     units first then backward ones; for LSTM cells also ``c`` and the gates ``i``, ``f``, ``g``,
     ``o`` in the same layout, and ``h_recomputed`` (equal to ``h``: the check that the gates
     shown are the model's), all recomputed from the recorded inputs and initial states."""
+    if getattr(model, "lc_chunk", 0):
+        raise ValueError("a latency-controlled BLSTM (model.chunk) runs its cells over overlapping windows: its "
+                         "states over time are not one sequence to show")
     layers = model.encoder.layers
     if not 0 <= layer < len(layers):
         raise ValueError(f"--layer {layer}: the model has {len(layers)} encoder layers (0-{len(layers) - 1})")
