@@ -1,6 +1,8 @@
 # Sourced by every recipe after parse_options.sh: the stage bodies the recipes share.  They read
 # the recipe's variables: stage, stop_stage, conf, data, feats, exp, package_dir, overrides and,
-# where the recipe has it, init.  Each recipe keeps its own stage numbers and corpus-specific steps.
+# where the recipe has it, init and checkpoint (the weights decoded and packaged: best.pt, the best
+# valid epoch's, unless the recipe says last.pt, the last epoch's).  Each recipe keeps its own stage
+# numbers and corpus-specific steps.
 
 # true when stage $1 lies between --stage and --stop-stage
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
@@ -35,14 +37,15 @@ train_model() {
     --exp "$exp" "$@" "${extra[@]}" "${overrides[@]}"
 }
 
-# decode_features N BEAM SPLIT...: decode each split's features with $exp/best.pt (beam 0: greedy);
-# a split that fails is reported and the next one still runs
+# decode_features N BEAM SPLIT...: decode each split's features with $exp/$checkpoint (default best.pt;
+# beam 0: greedy); a split that fails is reported and the next one still runs
 decode_features() {
   local n=$1 beam=$2 s; shift 2
-  echo "stage $n: decode (beam $beam; 0 = greedy)"
+  echo "stage $n: decode (beam $beam; 0 = greedy) with $exp/${checkpoint:-best.pt}"
   for s in "$@"; do
     mkdir -p "$exp/decode_$s"
-    recog decode --model "$exp/best.pt" --data "$feats/$s" --beam "$beam" --out "$exp/decode_$s/hyp.txt" || true
+    recog decode --model "$exp/${checkpoint:-best.pt}" --data "$feats/$s" --beam "$beam" \
+      --out "$exp/decode_$s/hyp.txt" || true
   done
 }
 
@@ -54,7 +57,7 @@ decode_images() {
     mkdir -p "$exp/decode_$s"
     python3 -c 'import json,sys; [print(json.loads(l)["path"]) for l in open(sys.argv[1])]' \
       "$data/$s/manifest.jsonl" > "$exp/decode_$s/inputs.lst"
-    recog transcribe --model "$exp/best.pt" --files-from "$exp/decode_$s/inputs.lst" \
+    recog transcribe --model "$exp/${checkpoint:-best.pt}" --files-from "$exp/decode_$s/inputs.lst" \
       --out "$exp/decode_$s/hyp.txt" || true
   done
 }
@@ -84,8 +87,20 @@ score_phones() {
   done
 }
 
-# package_model N RECIPE: the packaged model (config, symbols, features, CMVN, weights) in $package_dir
+# score_outputs N UNIT SPLIT...: label models' accuracy and confusion matrix (UNIT label), or
+# regression models' RMSE and MAE (UNIT regression), against $data/SPLIT/text
+score_outputs() {
+  local n=$1 unit=$2 s; shift 2
+  echo "stage $n: score ($unit)"
+  for s in "$@"; do
+    recog score "$data/$s/text" "$exp/decode_$s/hyp.txt" --unit "$unit" | tee "$exp/decode_$s/score.txt"
+  done
+}
+
+# package_model N RECIPE: the packaged model (config, symbols, features, CMVN, weights of
+# $exp/$checkpoint, default best.pt) in $package_dir
 package_model() {
-  echo "stage $1: package -> $package_dir"
-  recog package "$exp" "$package_dir" --meta recipe="recipes/$2" --meta config="$(basename "$conf")"
+  echo "stage $1: package $exp/${checkpoint:-best.pt} -> $package_dir"
+  recog package "$exp/${checkpoint:-best.pt}" "$package_dir" --meta recipe="recipes/$2" \
+    --meta config="$(basename "$conf")"
 }

@@ -21,13 +21,16 @@ class ConfigError(ValueError):
 
 @dataclass
 class ImageFeatures:
-    height: int = 64               # lines are scaled to this height, aspect ratio kept
+    height: int = 64               # lines are scaled to this height, aspect ratio kept (frames: rows: this width)
     dewarp: bool = False           # straighten the line about its centre line, crop to the writing (OCRopus)
     deslant: bool = False          # shear-based slant correction (Vinciarelli & Luettin)
     contrast: bool = True          # stretch grey levels (2nd..90th percentile)
     fill_mask: bool = True         # paint the white outside a line's crop polygon in the paper's tone
     invert: bool = True            # ink -> 1.0, paper -> 0.0
-    pad: int = 4                   # white columns added left and right
+    pad: int = 4                   # white columns added left and right (rows: above and below)
+    frames: str = "columns"        # columns: each column is a frame, the image scaled to `height` rows (lines);
+                                   # rows: each row is a frame, the image scaled to `height` columns (none when
+                                   # it is that wide: seqMNIST reads a 28x28 digit as 28 frames of 28 pixels)
 
 
 @dataclass
@@ -44,12 +47,18 @@ class AudioFeatures:
 
 
 @dataclass
+class VectorFeatures:
+    dim: int = 1                   # values per frame of precomputed features: .npy files of (frames, dim)
+
+
+@dataclass
 class FeatureConfig:
-    modality: str = "image"        # image | audio
+    modality: str = "image"        # image | audio | vector (precomputed: the record's .npy as it is)
     cmvn: bool | str = "none"      # none | global (training statistics) | utterance | running (frames so far:
                                    # streams exactly, features/cmvn.py); true = global
     image: ImageFeatures = field(default_factory=ImageFeatures)
     audio: AudioFeatures = field(default_factory=AudioFeatures)
+    vector: VectorFeatures = field(default_factory=VectorFeatures)
 
     def __post_init__(self):
         # models and configs written before the modes existed say true/false
@@ -66,7 +75,9 @@ class ModelConfig:
     cnn_residual: list[int] = field(default_factory=list)  # residual blocks after each CNN block ([] = none)
     stack: int = 1                 # audio: concatenate this many frames ...
     subsample: int = 1             # ... and keep every n-th stacked frame
-    cell: str = "lstm"             # lstm | peephole_lstm | gru | rnn
+    cell: str = "lstm"             # lstm | gru | rnn (torch's fused kernels) | peephole_lstm (vanilla LSTM of Greff
+                                   # et al. 2016) | its variants lstm_nig | lstm_nfg | lstm_nog | lstm_niaf |
+                                   # lstm_noaf | lstm_np | lstm_cifg | lstm_fgr (models/lstm_variants.py)
     hidden: int = 256
     layers: int = 3
     bidirectional: bool = True
@@ -275,11 +286,13 @@ def _build(cls, d: dict, prefix: str):
 
 
 _CHOICES = {
-    ("FeatureConfig", "modality"): ("image", "audio"),
+    ("FeatureConfig", "modality"): ("image", "audio", "vector"),
     ("FeatureConfig", "cmvn"): ("none", "global", "utterance", "running"),
     ("AudioFeatures", "kind"): ("fbank", "mfcc"),
+    ("ImageFeatures", "frames"): ("columns", "rows"),
     ("ModelConfig", "frontend"): ("cnn", "stack", "none"),
-    ("ModelConfig", "cell"): ("lstm", "peephole_lstm", "gru", "rnn"),
+    ("ModelConfig", "cell"): ("lstm", "peephole_lstm", "gru", "rnn", "lstm_nig", "lstm_nfg", "lstm_nog", "lstm_niaf",
+                              "lstm_noaf", "lstm_np", "lstm_cifg", "lstm_fgr"),
     ("ModelConfig", "output"): ("ctc", "label", "frame", "regression"),
     ("ModelConfig", "pool"): ("last", "mean"),
     ("ModelConfig", "regression"): ("sequence", "frame"),

@@ -64,8 +64,9 @@ class _Graph(nn.Module):
 def exportable(loaded: LoadedModel) -> nn.Module:
     """A copy of the network that traces to the same numbers at every batch size and length."""
     cfg, net = loaded.cfg, copy.deepcopy(loaded.model).eval()
-    if cfg.model.cell == "peephole_lstm":
-        raise ValueError("model.cell=peephole_lstm cannot be exported to ONNX yet (its time loop is Python)")
+    if cfg.model.cell not in ("lstm", "gru", "rnn"):
+        raise ValueError(f"model.cell={cfg.model.cell} cannot be exported to ONNX yet (its time loop is TorchScript "
+                         "with a hand-written backward, models/lstm_kernel.py)")
     if getattr(net, "lc_chunk", 0):  # its chunk loop is Python, and would be traced at one length
         raise ValueError("a latency-controlled BLSTM (model.chunk) cannot be exported to ONNX yet")
     if net.chunk:

@@ -178,3 +178,35 @@ def make_speech_model(path: Path, phones: str = "aa b k") -> Path:
     torch.manual_seed(0)
     atomic_save(model_dict(build_model(cfg, len(symbols)), cfg, symbols, None), path)
     return path
+
+
+def write_idx(path: Path, a: np.ndarray, gz: bool = False) -> Path:
+    """``a`` (uint8) as an IDX file (LeCun's MNIST format: 00 00 08 ndim, big-endian sizes, bytes)."""
+    import gzip
+
+    a = np.ascontiguousarray(a, dtype=np.uint8)
+    raw = bytes([0, 0, 8, a.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in a.shape) + a.tobytes()
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path
+
+
+def mnist_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` 28×28 "digits" as MNIST stores them (strokes bright on 0) that a row reader can tell
+    apart: digit d is a bright bar on rows 2d+4 and 2d+5 (its position in time), plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = (rng.random((n, 28, 28)) * 60).astype(np.uint8)
+    for a, d in zip(images, labels):
+        a[2 * d + 4 : 2 * d + 6, 4:24] = 255
+    return images, labels
+
+
+def make_mnist_corpus(root: Path, n_train: int = 40, n_test: int = 10, gz: bool = True) -> Path:
+    """The four MNIST IDX files (gzipped as distributed, or not) of ``mnist_digits``."""
+    root.mkdir(parents=True, exist_ok=True)
+    ext = ".gz" if gz else ""
+    for name, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+        images, labels = mnist_digits(n, seed)
+        write_idx(root / f"{name}-images-idx3-ubyte{ext}", images, gz)
+        write_idx(root / f"{name}-labels-idx1-ubyte{ext}", labels, gz)
+    return root

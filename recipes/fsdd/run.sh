@@ -8,6 +8,8 @@
 #
 # Stages: 1 data, 2 features (+ CMVN), 3 train, 4 decode, 5 score (PER), 6 package.
 # --init starts from another model (e.g. the synthetic-TIMIT one): its encoder is kept.
+# --conf conf/greff.yaml trains from scratch with the vanilla LSTM of Greff et al. 2016, model.cell=lstm_nig
+# (lstm_nfg, lstm_nog, lstm_niaf, lstm_noaf, lstm_np, lstm_cifg, lstm_fgr) with --tag NAME its variants.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${FSDD:-}

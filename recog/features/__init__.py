@@ -1,8 +1,8 @@
 """Feature extraction: the same code at training and at inference.
 
-``extract(path, cfg)`` returns a float32 matrix (frames, dims): columns of a normalised line image,
-or frames of log-mel filterbank/MFCC features.  Unreadable input raises ``FeatureError`` naming
-the file and the problem.
+``extract(path, cfg)`` returns a float32 matrix (frames, dims): columns (or rows) of a normalised
+image, frames of log-mel filterbank/MFCC features, or precomputed vectors read from a .npy file.
+Unreadable input raises ``FeatureError`` naming the file and the problem.
 """
 
 from __future__ import annotations
@@ -40,7 +40,23 @@ def modality_of(path: str | Path) -> str | None:
         return "image"
     if suf in AUDIO_SUFFIXES:
         return "audio"
+    if suf == ".npy":
+        return "vector"
     return None
+
+
+def vector_features(path, dim: int, name: str = "") -> np.ndarray:
+    """Precomputed features (``features.modality: vector``): a .npy file of (frames, dim) values
+    (or (frames,) for dim 1), used as they are."""
+    from .cache import load_cached
+
+    f = load_cached(name or str(path), str(path))
+    if f.ndim == 1 and dim == 1:
+        f = f[:, None]
+    if f.ndim != 2 or f.shape[1] != dim or f.shape[0] == 0:
+        raise FeatureError(f"{path}: values of shape {f.shape}, the model reads (frames, {dim}) "
+                           "(features.vector.dim)")
+    return f
 
 
 def extract(path, cfg: FeatureConfig, augment=None, perturbation: str = "",
@@ -53,6 +69,8 @@ def extract(path, cfg: FeatureConfig, augment=None, perturbation: str = "",
         from .image import image_features
 
         return image_features(path, cfg.image, augment=augment, require_content=require_content, name=name)
+    if cfg.modality == "vector":
+        return vector_features(path, cfg.vector.dim, name)
     from .audio import audio_features
 
     try:
@@ -64,6 +82,8 @@ def extract(path, cfg: FeatureConfig, augment=None, perturbation: str = "",
 def feature_dim(cfg: FeatureConfig) -> int:
     if cfg.modality == "image":
         return cfg.image.height
+    if cfg.modality == "vector":
+        return cfg.vector.dim
     a = cfg.audio
     if a.kind == "fbank":
         base = a.num_mel_bins + (1 if a.energy else 0)

@@ -51,7 +51,9 @@ def check_settings(manifest_or_folder: str | os.PathLike, cfg: FeatureConfig, ag
     if saved.get("modality") != want["modality"]:
         diffs.append(f"modality: cached {saved.get('modality')!r}, {against} {want['modality']!r}")
     else:
-        got, exp = saved.get(cfg.modality) or {}, want[cfg.modality]
+        # an option missing from the file came later, and its default is what the folder was computed with
+        defaults = asdict(type(getattr(cfg, cfg.modality))())
+        got, exp = {**defaults, **(saved.get(cfg.modality) or {})}, want[cfg.modality]
         for k in sorted(set(got) | set(exp)):
             if got.get(k) != exp.get(k):
                 diffs.append(f"{cfg.modality}.{k}: cached {got.get(k)!r}, {against} {exp.get(k)!r}")

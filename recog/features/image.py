@@ -2,7 +2,9 @@
 
 Grey conversion, optional dewarping (straighten a curved or skewed line about its centre line)
 and deslant, height normalisation keeping the aspect ratio, contrast stretching, inversion
-(ink = 1), padding.  Each column of the result is one input frame.
+(ink = 1), padding.  Each column of the result is one input frame; with ``frames: rows`` each row
+is (seqMNIST: a 28×28 digit read top to bottom, 28 frames of 28 pixels; with ``contrast``,
+``invert``, ``fill_mask`` off and ``pad: 0`` the frames are the pixels / 255 as they are).
 """
 
 from __future__ import annotations
@@ -173,16 +175,19 @@ def dewarp(a: np.ndarray, band: float = 4.0) -> np.ndarray:
 
 
 def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
-    """Grey PIL image -> (width, height) float32 features."""
+    """Grey PIL image -> (width, height) float32 features; with ``frames: rows`` (rows, width): the
+    image scaled to ``height`` pixels wide (not at all when it is that wide), a row per frame."""
     if cfg.dewarp:  # at full resolution, after painting any polygon mask
         a = np.asarray(img, dtype=np.float32) / 255.0
         a = dewarp(fill_mask(a) if cfg.fill_mask else a)
         img = Image.fromarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
     if cfg.deslant:
         img = deslant(img)
+    rows = cfg.frames == "rows"
     w, h = img.size
-    new_w = max(1, round(w * cfg.height / h))
-    img = img.resize((new_w, cfg.height), Image.BILINEAR)
+    size = (cfg.height, max(1, round(h * cfg.height / w))) if rows else (max(1, round(w * cfg.height / h)), cfg.height)
+    if not (rows and size == img.size):  # rows of the image's own width are frames as they are
+        img = img.resize(size, Image.BILINEAR)
     a = np.asarray(img, dtype=np.float32) / 255.0
     if cfg.fill_mask and not cfg.dewarp:
         a = fill_mask(a)
@@ -198,8 +203,8 @@ def normalise(img: Image.Image, cfg: ImageFeatures) -> np.ndarray:
     a = np.clip(a, 0.0, 1.0)
     if cfg.pad:
         fill = 0.0 if cfg.invert else 1.0
-        a = np.pad(a, ((0, 0), (cfg.pad, cfg.pad)), constant_values=fill)
-    return np.ascontiguousarray(a.T, dtype=np.float32)  # np.percentile's float64 must not leak
+        a = np.pad(a, ((cfg.pad, cfg.pad), (0, 0)) if rows else ((0, 0), (cfg.pad, cfg.pad)), constant_values=fill)
+    return np.ascontiguousarray(a if rows else a.T, dtype=np.float32)  # np.percentile's float64 must not leak
 
 
 def image_features(path: str | Path | Image.Image, cfg: ImageFeatures, augment=None,

@@ -16,15 +16,18 @@ boundaries (truncated backpropagation through time); a bidirectional one runs ev
 own, as a backward direction has no state to carry forward.
 
 Cells: ``lstm``, ``gru``, ``rnn`` (tanh) use torch's fused kernels; ``peephole_lstm`` (Gers &
-Schmidhuber 2000: the gates also see the cell state through diagonal weights) is written here.
+Schmidhuber 2000: the gates also see the cell state through diagonal weights) and the variants of
+Greff et al. 2016 (``lstm_nig``, ``lstm_nfg``, ``lstm_nog``, ``lstm_niaf``, ``lstm_noaf``, ``lstm_np``,
+``lstm_cifg``, ``lstm_fgr``) are :mod:`.lstm_variants`, their time loop with a hand-written backward
+:mod:`.lstm_kernel`.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
+
+from .lstm_variants import VARIANTS, PeepholeLSTM, VariantLSTM  # noqa: F401  (PeepholeLSTM: its old home)
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -75,60 +78,6 @@ def detach_state(state):
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
 
-class PeepholeLSTM(nn.Module):
-    """Unidirectional LSTM with peephole connections, batch-first, API like ``nn.LSTM``.
-
-    i_t = σ(W_i x_t + U_i h_{t-1} + p_i ⊙ c_{t-1} + b_i)
-    f_t = σ(W_f x_t + U_f h_{t-1} + p_f ⊙ c_{t-1} + b_f)
-    g_t = tanh(W_g x_t + U_g h_{t-1} + b_g)
-    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    o_t = σ(W_o x_t + U_o h_{t-1} + p_o ⊙ c_t + b_o)
-    h_t = o_t ⊙ tanh(c_t)
-    """
-
-    def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        H = hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(4 * H, input_size))  # gate order i, f, g, o
-        self.weight_hh = nn.Parameter(torch.empty(4 * H, H))
-        self.bias = nn.Parameter(torch.zeros(4 * H))
-        self.peep_i = nn.Parameter(torch.zeros(H))
-        self.peep_f = nn.Parameter(torch.zeros(H))
-        self.peep_o = nn.Parameter(torch.zeros(H))
-        k = 1.0 / math.sqrt(H)
-        for w in (self.weight_ih, self.weight_hh, self.peep_i, self.peep_f, self.peep_o):
-            nn.init.uniform_(w, -k, k)
-        with torch.no_grad():
-            self.bias[H : 2 * H].fill_(1.0)  # forget-gate bias 1 (Gers et al.)
-
-    def step(self, x_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One time step given the input projection W x_t + b (B, 4H)."""
-        H = self.hidden_size
-        z = x_proj + h @ self.weight_hh.T
-        i = torch.sigmoid(z[:, :H] + self.peep_i * c)
-        f = torch.sigmoid(z[:, H : 2 * H] + self.peep_f * c)
-        g = torch.tanh(z[:, 2 * H : 3 * H])
-        c = f * c + i * g
-        o = torch.sigmoid(z[:, 3 * H :] + self.peep_o * c)
-        return o * torch.tanh(c), c
-
-    def forward(self, x: torch.Tensor, state=None):
-        B, T, _ = x.shape
-        H = self.hidden_size
-        proj = torch.addmm(self.bias, x.reshape(B * T, -1), self.weight_ih.T).view(B, T, 4 * H)
-        if state is None:
-            h = x.new_zeros(B, H)
-            c = x.new_zeros(B, H)
-        else:
-            h, c = state[0][0], state[1][0]
-        outs = []
-        for t in range(T):
-            h, c = self.step(proj[:, t], h, c)
-            outs.append(h)
-        return torch.stack(outs, 1), (h.unsqueeze(0), c.unsqueeze(0))
-
-
 def make_cell(cell: str, input_size: int, hidden: int) -> nn.Module:
     if cell == "lstm":
         return nn.LSTM(input_size, hidden, batch_first=True)
@@ -138,6 +87,8 @@ def make_cell(cell: str, input_size: int, hidden: int) -> nn.Module:
         return nn.RNN(input_size, hidden, batch_first=True, nonlinearity="tanh")
     if cell == "peephole_lstm":
         return PeepholeLSTM(input_size, hidden)
+    if cell in VARIANTS:
+        return VariantLSTM(input_size, hidden, cell)
     raise ValueError(f"unknown recurrent cell {cell!r}")
 
 
