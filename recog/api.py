@@ -143,11 +143,10 @@ class Model:
         width, n_in, n_out = size
         pad = self._tr.cfg.features.image.pad
 
-        def x(f: float) -> float:
-            col = (f + 0.5) * n_in / max(1, n_out) - pad
-            return min(max(col * width / max(1, n_in - 2 * pad), 0.0), float(width))
+        from .features.image import frame_position
 
-        return x(start - 0.5), x(end + 0.5)
+        return (width * frame_position(start - 0.5, n_in, n_out, pad),
+                width * frame_position(end + 0.5, n_in, n_out, pad))
 
     def log_probs(self, x, sample_rate: int | None = None):
         """The network's (frames, symbols) log-posteriors as a numpy array (a list for a list)."""

@@ -30,6 +30,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from .decode.types import Hypothesis
+from .features.image import frame_position
 from .infer import Transcriber
 from .layout.files import WordBox, find_page_image, output_path, read_layout, set_transcription, write_layout
 from .layout.geometry import crop_region, line_regions
@@ -70,11 +71,9 @@ def word_boxes(hyp: Hypothesis, symbols: list[str], t_in: int, t_out: int, pad: 
                bbox: tuple[int, int, int, int]) -> list[WordBox]:
     """The words of a line's hypothesis with their boxes on the page (see the module docstring)."""
     x0, y0, x1, y1 = bbox
-    span = max(1, t_in - 2 * pad)
 
     def x_of(frame: float) -> float:
-        col = (frame + 0.5) * t_in / max(1, t_out) - pad
-        return x0 + (x1 - x0) * min(max(col / span, 0.0), 1.0)
+        return x0 + (x1 - x0) * frame_position(frame, t_in, t_out, pad)
 
     words, cur = [], []
     for k, tok in enumerate(hyp.tokens + [None]):

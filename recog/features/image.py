@@ -222,3 +222,12 @@ def image_features(path: str | Path | Image.Image, cfg: ImageFeatures, augment=N
             img = Image.fromarray(np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
         img = augment(img)
     return normalise(img, cfg)
+
+
+def frame_position(frame: float, n_in: int, n_out: int, pad: int) -> float:
+    """Where output frame ``frame`` of a line lies across it, as a fraction 0..1 of the line's
+    width: the network maps ``n_in`` feature columns (``pad`` of them padding on each side) to
+    ``n_out`` frames, so frame f covers column (f + ½)·n_in/n_out, and the line's own columns are
+    the n_in − 2·pad between the paddings.  Approximate where deslanting widened the line."""
+    col = (frame + 0.5) * n_in / max(1, n_out) - pad
+    return min(max(col / max(1, n_in - 2 * pad), 0.0), 1.0)
