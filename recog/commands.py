@@ -284,34 +284,10 @@ def cmd_transcribe(args) -> int:
 
 def _transcribe_pages(args) -> int:
     """``recog transcribe --pages``: layout files (PAGE XML, ALTO) in, ``<stem>.recog.xml`` out."""
-    from .pages import PageTranscriber, find_layouts
+    from .pages import transcribe_page_files
 
-    items = list(args.inputs)
-    if args.files_from:
-        from .manifest import read_lines
-
-        items += [ln.strip() for ln in read_lines(args.files_from) if ln.strip() and not ln.startswith("#")]
-    files, errors = find_layouts(items)
-    for e in errors:
-        print(f"error: {e}", file=sys.stderr)
-    if not files:
-        raise ValueError(f"no PAGE XML or ALTO files in {', '.join(items)}")
-    pt = PageTranscriber(_transcriber(args))
-    done, bad = pt.pages(files, Path(args.out_dir) if args.out_dir else None, on_error=_problem)
-    out = open(args.out, "w", encoding="utf-8") if args.out else None
-    for r in done:
-        sources = [src for *_, src in r.lines]
-        print(f"{r.out}: {len(r.lines)} lines ({sources.count('baseline')} cut from the baseline)", file=sys.stderr)
-        if out:
-            stem = "_".join(r.xml.stem.split())
-            for lid, text, _, _ in r.lines:
-                out.write(f"{stem}_{'_'.join(lid.split())} {text}".rstrip() + "\n")
-    if out:
-        out.close()
-    n_bad = len(errors) + len(bad)
-    if n_bad:
-        print(f"{n_bad} page(s) could not be transcribed (see above)", file=sys.stderr)
-    return 1 if n_bad else 0
+    return transcribe_page_files(lambda: _transcriber(args), args.inputs, args.files_from, args.out_dir, args.out,
+                                 on_error=_problem)
 
 
 def cmd_score(args) -> int:

@@ -161,3 +161,35 @@ class PageTranscriber:
                 if on_error:
                     on_error(str(e))
         return done, errors
+
+
+def transcribe_page_files(make_transcriber, inputs: list[str], files_from: str | None, out_dir: str | None,
+                          out: str | None, on_error=None) -> int:
+    """What ``recog transcribe --pages`` does: the layout files among ``inputs`` (and listed in
+    ``files_from``) transcribed and written back; one line a page on stderr; with ``out``, every
+    line's ``<page stem>_<line id> <text>`` there.  Returns the exit status (1 if a page failed)."""
+    import contextlib
+    import sys
+
+    from .manifest import read_lines
+
+    items = list(inputs)
+    if files_from:
+        items += [ln.strip() for ln in read_lines(files_from) if ln.strip() and not ln.startswith("#")]
+    files, errors = find_layouts(items)
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if not files:
+        raise ValueError(f"no PAGE XML or ALTO files in {', '.join(items)}")
+    done, bad = PageTranscriber(make_transcriber()).pages(files, Path(out_dir) if out_dir else None, on_error)
+    with open(out, "w", encoding="utf-8") if out else contextlib.nullcontext() as f:
+        for r in done:
+            sources = [src for *_, src in r.lines]
+            print(f"{r.out}: {len(r.lines)} lines ({sources.count('baseline')} cut from the baseline)",
+                  file=sys.stderr)
+            stem = "_".join(r.xml.stem.split())
+            for lid, text, _, _ in r.lines if f else []:
+                f.write(f"{stem}_{'_'.join(lid.split())} {text}".rstrip() + "\n")
+    if errors or bad:
+        print(f"{len(errors) + len(bad)} page(s) could not be transcribed (see above)", file=sys.stderr)
+    return 1 if errors or bad else 0
