@@ -59,10 +59,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
 
-from recog.layout.files import LayoutLine, find_page_image, read_layout
-from recog.layout.geometry import Point, Region, crop_region, line_regions, polygon_area
+from recog.layout.files import LayoutLine, find_page_image, load_page_image, read_layout
+from recog.layout.geometry import Point, crop_region, page_regions, polygon_area
 from recog.manifest import read_lines
 
 from .common import Reporter, named_path
@@ -106,15 +105,6 @@ def page_lines(xml_path: Path, lines: list[LayoutLine], rep: Reporter) -> list[P
         seen.add(lid)
         out.append(PageLine(lid, poly, line.text, base, i))
     return out
-
-
-def page_regions(lines: list[LayoutLine], cut: str = "auto") -> list[Region | None]:
-    """The region of every TextLine of a page (all of them: lines without text are neighbours
-    too).  ``cut="polygon"``: each usable polygon as it is."""
-    geometry = [(line.polygon, line.baseline) for line in lines]
-    if cut == "polygon":
-        return [Region(p, "polygon") if p and polygon_area(p) > 0 else None for p, _ in geometry]
-    return line_regions(geometry)
 
 
 def split_pages(line_counts: dict[str, int], fractions: tuple[float, float, float],
@@ -166,10 +156,9 @@ def extract_pages(xml_files: list[Path], out: Path, prefix: str = "", margin: in
             if not plines:
                 continue
             try:
-                with Image.open(image_path) as im:
-                    page = im.convert("L")
-            except (OSError, UnidentifiedImageError, ValueError) as e:
-                rep.warn("bad page image", f"{image_path}: cannot read the image ({e}); skipped")
+                page = load_page_image(image_path)
+            except ValueError as e:
+                rep.warn("bad page image", f"{e}; skipped")
                 continue
             stem = Path(image_path).stem
             ids = []

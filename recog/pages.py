@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .decode.types import Hypothesis
 from .features.image import frame_position
 from .infer import Transcriber
-from .layout.files import WordBox, find_page_image, output_path, read_layout, set_transcription, write_layout
-from .layout.geometry import crop_region, line_regions
+from .layout.files import (WordBox, find_page_image, load_page_image, output_path, read_layout, set_transcription,
+                           write_layout)
+from .layout.geometry import crop_region, page_regions
 from .tokens import SPACE
 
 CROP_HEIGHT = 128  # lines are cut as the training lines were (recipes/hooker: --max-height 128)
@@ -105,13 +106,9 @@ class PageTranscriber:
         image = find_page_image(layout)
         if image is None:
             raise ValueError(f"{xml}: page image {layout.image!r} not found next to it or in {xml.parent.parent}")
-        try:
-            with Image.open(image) as im:
-                page = im.convert("L")
-        except (OSError, UnidentifiedImageError, ValueError) as e:
-            raise ValueError(f"{image}: cannot read the page image ({e})") from None
+        page = load_page_image(image)
         cuts = []
-        for line, region in zip(layout.lines, line_regions([(ln.polygon, ln.baseline) for ln in layout.lines])):
+        for line, region in zip(layout.lines, page_regions(layout.lines)):
             if region is None:
                 continue  # neither polygon nor baseline: left as it is
             try:

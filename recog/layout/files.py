@@ -29,7 +29,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-Point = tuple[float, float]
+from .geometry import Point
 
 # characters XML 1.0 cannot hold (text containing them would make the written file unreadable)
 _ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -209,6 +209,17 @@ def find_page_image(layout: Layout) -> Path | None:
             if p.is_file():
                 return p
     return None
+
+
+def load_page_image(path: Path):
+    """The page image as 8-bit grey (PIL); ValueError naming the file when it cannot be read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.convert("L")
+    except (OSError, UnidentifiedImageError, ValueError) as e:
+        raise ValueError(f"{path}: cannot read the page image ({e})") from None
 
 
 def set_transcription(layout: Layout, line: LayoutLine, text: str, conf: float,

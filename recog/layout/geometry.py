@@ -155,6 +155,16 @@ def line_regions(lines: list[tuple[list[Point] | None, list[Point] | None]],
     return out
 
 
+def page_regions(lines, cut: str = "auto") -> list[Region | None]:
+    """The region of every line of a page (objects with ``polygon`` and ``baseline``, such as
+    ``recog.layout.files.LayoutLine``; pass all of a page's lines: those without text are
+    neighbours too).  ``cut="polygon"``: each usable polygon as it is, no baseline bands."""
+    geometry = [(line.polygon, line.baseline) for line in lines]
+    if cut == "polygon":
+        return [Region(p, "polygon") if p and len(p) >= 3 and polygon_area(p) > 0 else None for p, _ in geometry]
+    return line_regions(geometry)
+
+
 def crop_region(page: Image.Image, polygon: list[Point], margin: int = 4, mask: bool = True,
                 max_height: int | None = None) -> tuple[Image.Image, tuple[int, int, int, int]]:
     """Cut one line out of a grey page: (image, bbox on the page as x0, y0, x1, y1 exclusive).
