@@ -70,7 +70,7 @@ def _add_plot_parser(sub) -> None:
 
 def _add_decode_args(s: argparse.ArgumentParser, tune: bool = False) -> None:
     s.add_argument("--beam", type=_int_at_least(0), default=25 if tune else 0, help="prefix beam search with this beam (0: greedy)")
-    s.add_argument("--batch-size", type=_int_at_least(1), default=8)
+    s.add_argument("--batch-size", type=_int_at_least(1), default=16)
     s.add_argument("--lm", help="ARPA n-gram LM for shallow fusion (needs --beam)")
     s.add_argument("--lm-unit", choices=["token", "word"], default="token",
                    help="token: the LM is over the model's symbols (characters incl. <space>, or phones); "

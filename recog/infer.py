@@ -105,7 +105,7 @@ def make_scorer(lm_path: str | Path, lm_unit: str, symbols, lexicon: str | Path 
 
 
 class Transcriber:
-    def __init__(self, model_path: str | Path, beam: int = 0, batch_size: int = 8, device: str = "cpu",
+    def __init__(self, model_path: str | Path, beam: int = 0, batch_size: int = 16, device: str = "cpu",
                  lm: str | Path | None = None, lm_unit: str = "token", lexicon: str | Path | None = None,
                  alpha: float = 0.5, beta: float = 0.0, nbest: int = 1, precision: str = "fp32",
                  engine: str = "torch", progress: bool = False):
@@ -179,47 +179,71 @@ class Transcriber:
         return prefix_beam_search(logp, beam=self.beam, nbest=self.nbest, lm=self.scorer, alpha=self.alpha,
                                   beta=self.beta, symbols=self.recogniser.symbols.symbols if self.scorer else None)
 
+    #: inputs read ahead per window, in batches: a window's features are computed first, then its
+    #: batches, sorted by length, go through the model back to back
+    WINDOW_BATCHES = 8
+
     def transcribe_items(self, items: list[tuple[str, Callable[[], torch.Tensor], str]], on_error=None
                          ) -> tuple[list[Result], list[str]]:
         """(id, features getter, name for messages) -> results (in input order) and errors; a
-        NoContent input gets an empty result and a warning (``on_error("warning: ...")``)."""
-        results: list[Result] = []
+        NoContent input gets an empty result and a warning (``on_error("warning: ...")``).
+
+        Inputs go in windows of ``WINDOW_BATCHES`` batches: first every feature of the window, then
+        the model on batches of similar length (the window sorted by length: less padding), then
+        decoding.  Measured on the Hooker lines (2 cores, bf16): computing a batch's features
+        between two forward passes made the network itself run 1.7x slower than back to back
+        (caches and idle threads), and unsorted batches cost another 1.4x in padding; reading the
+        next window in a second thread while the network runs was slower still (the network uses
+        both cores), so there is none (``benchmarks/RESULTS.md``, "Transcription").  Outputs do not
+        depend on what an input is batched with."""
+        slots: list[Result | None] = [None] * len(items)
         errors: list[str] = []
-        pending: list[Example] = []
         shown = bar(len(items), self.progress)  # stderr, > 20 inputs, a terminal; else nothing
+        window = self.batch_size * self.WINDOW_BATCHES
 
-        def flush():
-            if pending:
-                # sort by length inside the batch is not needed: outputs do not depend on batching
-                for e, hyps in zip(pending, self.decode_examples(pending)):
-                    results.append((e.id, hyps[0], self.frame_shift, hyps))
-                shown.update(len(pending))
-                pending.clear()
+        def read(start: int) -> list[tuple[int, Example]]:
+            ready: list[tuple[int, Example]] = []
+            for i in range(start, min(start + window, len(items))):
+                example = self._example(items[i], on_error, errors)
+                if example is None:  # an error: no result
+                    shown.update(1)
+                elif isinstance(example, Hypothesis):  # no content: an empty result
+                    slots[i] = (items[i][0], example, self.frame_shift, [example])
+                    shown.update(1)
+                else:
+                    ready.append((i, example))
+            return ready
 
-        for uid, get, name in items:
-            try:
-                feats = get()
-                if feats.shape[0] < 1 or int(self.recogniser.model.output_lengths(torch.tensor([feats.shape[0]]))[0]) < 1:
-                    raise FeatureError(f"{name}: too short to transcribe ({feats.shape[0]} frames)")
-            except NoContent as e:
-                if on_error:
-                    on_error(f"warning: {e}")
-                empty = Hypothesis([], 0.0)
-                results.append((uid, empty, self.frame_shift, [empty]))
-                shown.update(1)
-                continue
-            except FeatureError as e:
-                errors.append(str(e))
-                if on_error:
-                    on_error(str(e))
-                shown.update(1)
-                continue
-            pending.append(Example(uid, feats, [], ""))
-            if len(pending) >= self.batch_size:
-                flush()
-        flush()
+        for start in range(0, len(items), window):
+            ready = read(start)
+            ready.sort(key=lambda r: r[1].feats.shape[0])
+            for b in range(0, len(ready), self.batch_size):
+                batch = ready[b : b + self.batch_size]
+                for (i, e), hyps in zip(batch, self.decode_examples([e for _, e in batch])):
+                    slots[i] = (e.id, hyps[0], self.frame_shift, hyps)
+                shown.update(len(batch))
         shown.close()
-        return results, errors
+        return [r for r in slots if r is not None], errors
+
+    def _example(self, item: tuple[str, Callable[[], torch.Tensor], str], on_error, errors: list[str]
+                 ) -> Example | Hypothesis | None:
+        """One input's features as an Example; an empty Hypothesis for an input without content
+        (warned); None for one that failed (reported and listed in ``errors``)."""
+        uid, get, name = item
+        try:
+            feats = get()
+            if feats.shape[0] < 1 or int(self.recogniser.model.output_lengths(torch.tensor([feats.shape[0]]))[0]) < 1:
+                raise FeatureError(f"{name}: too short to transcribe ({feats.shape[0]} frames)")
+        except NoContent as e:
+            if on_error:
+                on_error(f"warning: {e}")
+            return Hypothesis([], 0.0)
+        except FeatureError as e:
+            errors.append(str(e))
+            if on_error:
+                on_error(str(e))
+            return None
+        return Example(uid, feats, [], "")
 
     def transcribe_files(self, paths: list[Path], on_error=None, ids: list[str] | None = None
                          ) -> tuple[list[Result], list[str]]:

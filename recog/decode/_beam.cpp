@@ -22,7 +22,10 @@
 // per frame at most, batched over the (LM state, symbol) pairs never seen before:
 //   extend(state_ids, symbols) -> (deltas, next_state_ids, units)
 //   final(state_ids) -> (deltas, units)
-// and the answers are kept in an LMTable that the caller may reuse across utterances.
+// and the answers are kept in an LMTable that the caller may reuse across utterances.  A back-off
+// n-gram can instead be handed over whole (_ngram.h: NGramModel): then no callback is made, and
+// the fast step (a heap and early stopping, bounded by the LM's largest possible gain) serves
+// every frame but the last.
 // The GIL is released for the whole search (taken back only for those callbacks), so threads
 // decode in parallel.
 
@@ -137,6 +140,12 @@ struct Cand {
     double bonus = 0.0;
 };
 
+}  // namespace
+
+#include "_ngram.h"
+
+namespace {
+
 struct HeapItem {  // a candidate competing for the beam (fast path)
     double rank;
     int64_t key;
@@ -229,9 +238,9 @@ static bool read_answer(PyObject* res, size_t n, size_t m, const char* msg, Stor
 class Search {
   public:
     Search(const double* x, int64_t T, int64_t V, const Options& o, PyObject* lm_extend, PyObject* lm_final,
-           LMTable* table)
-        : x_(x), T_(T), V_(V), o_(o), lm_extend_(lm_extend), lm_final_(lm_final), tab_(table) {
-        use_lm_ = lm_extend_ != nullptr;
+           LMTable* table, const NGramModel* ngram = nullptr)
+        : x_(x), T_(T), V_(V), o_(o), lm_extend_(lm_extend), lm_final_(lm_final), ng_(ngram), tab_(table) {
+        use_lm_ = lm_extend_ != nullptr || ng_ != nullptr;
         if (use_lm_ && tab_ == nullptr) tab_ = &own_table_;
     }
 
@@ -268,6 +277,15 @@ class Search {
         }
         return n;
     }
+    // a new node's LM score, state and units, from the candidate that created it
+    void set_lm(int32_t node, const Cand& c) {
+        if (n_ready_[size_t(node)]) return;
+        n_state_[size_t(node)] = c.lstate;
+        n_lm_[size_t(node)] = c.llm;
+        n_units_[size_t(node)] = c.lunits;
+        n_bonus_[size_t(node)] = c.bonus;
+        n_ready_[size_t(node)] = 1;
+    }
     void tokens_of(int32_t node, std::vector<int32_t>& out) const {
         out.clear();
         while (node > 0) {
@@ -289,6 +307,7 @@ class Search {
     Options o_;
     PyObject* lm_extend_;
     PyObject* lm_final_;
+    const NGramModel* ng_;  // the LM in C++ (instead of the callbacks), or null
     bool use_lm_ = false;
 
     std::vector<int32_t> n_parent_, n_tok_, n_stamp_, n_beam_;
@@ -385,7 +404,12 @@ bool Search::ask_extend(const std::vector<int32_t>& req_state, const std::vector
     std::vector<double> dv(m);
     std::vector<int32_t> nv(m);
     std::vector<int64_t> uv(m);
-    {
+    if (ng_) {  // the LM in C++: no GIL, one unit per symbol (token-level fusion)
+        for (size_t i = 0; i < m; ++i) {
+            ng_->advance(req_state[i], req_tok[i], dv[i], nv[i]);
+            uv[i] = 1;
+        }
+    } else {
         WithGIL gil(&ts_);
         PyObject* ls = PyList_New(Py_ssize_t(m));
         PyObject* lt = PyList_New(Py_ssize_t(m));
@@ -437,7 +461,12 @@ bool Search::finals(const std::vector<int32_t>& states) {
     const size_t m = req.size();
     std::vector<double> dv(m);
     std::vector<int64_t> uv(m);
-    {
+    if (ng_) {
+        for (size_t i = 0; i < m; ++i) {
+            dv[i] = ng_->finish(req[i]);
+            uv[i] = 0;
+        }
+    } else {
         WithGIL gil(&ts_);
         PyObject* ls = PyList_New(Py_ssize_t(m));
         if (!ls) return false;
@@ -591,44 +620,79 @@ void Search::fast_frame(int64_t t, const std::vector<int32_t>& cands, std::vecto
             heap.pop_back();
         }
     };
+    const bool lm = ng_ != nullptr;  // the C++ LM (callback LMs take the exhaustive step)
     for (size_t i = 0; i < nxt.size(); ++i) {
         Cand& c = nxt[i];
         c.rank = lae(c.pb, c.pnb);
+        if (lm) {  // an in-beam prefix has its LM bonus already
+            c.bonus = n_bonus_[size_t(c.node)];
+            if (c.bonus == NEG_INF) continue;
+            c.rank += c.bonus;
+        }
         if (admit(c.rank, c.key)) push(c.rank, c.key, int32_t(i));
     }
 
-    // B. new extensions (one contribution each, so their rank is final)
-    const bool can_stop = !o_.use_threshold;
+    // B. new extensions (one contribution each, so their rank is final).  With the LM, rank =
+    // contribution + alpha (lm(parent) + delta) + beta (units(parent) + 1), and delta is at most
+    // ng_->max_delta(): a bound that is the same for every symbol of a prefix, so visiting them by
+    // decreasing posterior still stops at the first that cannot enter (alpha >= 0; a little slack
+    // for rounding, which can only make it stop later).
+    const bool can_stop = !o_.use_threshold && (!lm || o_.alpha >= 0);
     const size_t ncs = cs_.size();
+    auto lm_bonus = [&](int32_t parent, int32_t c, Cand& e) {
+        double d;
+        ng_->advance(n_state_[size_t(parent)], c, d, e.lstate);
+        e.llm = n_lm_[size_t(parent)] + d;
+        e.lunits = n_units_[size_t(parent)] + 1;
+        e.bonus = e.llm == NEG_INF ? NEG_INF : o_.alpha * e.llm + o_.beta * double(e.lunits);
+    };
+    Cand probe{};
     for (size_t bi = 0; bi < nb; ++bi) {
         const Beam b = beams[bi];
         const double p_b = b.pb;
         const double p_tot = lae(p_b, b.pnb);
         const int32_t last = b.node > 0 ? n_tok_[size_t(b.node)] : -1;
         const int32_t* ext_row = ext.data() + bi * size_t(V);
+        double ub = 0.0;  // bound on the LM bonus of this prefix's extensions
+        if (lm) {
+            const double lp = n_lm_[size_t(b.node)];
+            if (lp == NEG_INF) continue;  // the LM ruled the prefix out: no extension either
+            ub = o_.alpha * (lp + ng_->max_delta()) + o_.beta * double(n_units_[size_t(b.node)] + 1);
+            ub += 1e-7 * (1.0 + std::fabs(ub) + std::fabs(p_tot));
+        }
         for (size_t k = 0; k < ncs; ++k) {
             const double v = cs_[k].first;
             const int32_t c = cs_[k].second;
             if (ext_row[c] >= 0) continue;  // an in-beam prefix: done in A
-            if (can_stop && heap.size() == B && p_tot + v < heap.front().rank) {
+            if (can_stop && heap.size() == B && p_tot + v + ub < heap.front().rank) {
                 // no later symbol can enter; note whether one exists at all
-                if (!overflow) {
-                    for (size_t k2 = k; k2 < ncs; ++k2) {
-                        const int32_t c2 = cs_[k2].second;
-                        if (ext_row[c2] < 0 && (c2 == last ? p_b : p_tot) + cs_[k2].first != NEG_INF) {
-                            overflow = true;
-                            break;
-                        }
-                    }
+                for (size_t k2 = k; k2 < ncs && !overflow; ++k2) {
+                    const int32_t c2 = cs_[k2].second;
+                    if (ext_row[c2] >= 0 || (c2 == last ? p_b : p_tot) + cs_[k2].first == NEG_INF) continue;
+                    if (lm) lm_bonus(b.node, c2, probe);
+                    if (!lm || probe.bonus != NEG_INF) overflow = true;
                 }
                 break;
             }
             const double contrib = (c == last ? p_b : p_tot) + v;
             if (contrib == NEG_INF) continue;
+            double rank = contrib;
+            if (lm) {
+                lm_bonus(b.node, c, probe);
+                if (probe.bonus == NEG_INF) continue;
+                rank = contrib + probe.bonus;
+            }
             const int64_t key = int64_t(bi) * KS + 1 + c;
-            if (!admit(contrib, key)) continue;
-            nxt.push_back(Cand{-1, b.node, c, NEG_INF, contrib, contrib, b.trace, 2, v, c, contrib, key});
-            push(contrib, key, int32_t(nxt.size() - 1));
+            if (!admit(rank, key)) continue;
+            nxt.push_back(Cand{-1, b.node, c, NEG_INF, contrib, contrib, b.trace, 2, v, c, rank, key});
+            if (lm) {
+                Cand& e = nxt.back();
+                e.lstate = probe.lstate;
+                e.llm = probe.llm;
+                e.lunits = probe.lunits;
+                e.bonus = probe.bonus;
+            }
+            push(rank, key, int32_t(nxt.size() - 1));
         }
     }
 
@@ -655,6 +719,7 @@ void Search::fast_frame(int64_t t, const std::vector<int32_t>& cands, std::vecto
     for (const HeapItem& h : heap) {
         const Cand& c = nxt[size_t(h.idx)];
         int32_t node = c.node >= 0 ? c.node : ensure_node(c.parent, c.tok);
+        if (lm && c.node < 0) set_lm(node, c);
         next_beams.push_back(Beam{node, c.pb, c.pnb, materialize(c, t)});
     }
 }
@@ -701,7 +766,9 @@ bool Search::run(std::vector<Row>& out) {
                 ext_set.push_back(int32_t(k));
             }
         }
-        if (!use_lm_) {
+        // the fast step without an LM or with the C++ one; with an LM the last frame keeps every
+        // candidate for the final ranking (exhaustive step)
+        if (!use_lm_ || (ng_ && t < T - 1)) {
             fast_frame(t, cands, beams, next_beams, ext);
             for (int32_t k : ext_set) ext[size_t(k)] = -1;
             beams.swap(next_beams);
@@ -858,13 +925,7 @@ bool Search::run(std::vector<Row>& out) {
             int32_t node = c.node;
             if (node < 0) {
                 node = ensure_node(c.parent, c.tok);
-                if (!n_ready_[size_t(node)]) {
-                    n_state_[size_t(node)] = c.lstate;
-                    n_lm_[size_t(node)] = c.llm;
-                    n_units_[size_t(node)] = c.lunits;
-                    n_bonus_[size_t(node)] = c.bonus;
-                    n_ready_[size_t(node)] = 1;
-                }
+                set_lm(node, c);
             }
             next_beams.push_back(Beam{node, c.pb, c.pnb, materialize(c, t)});
         }
@@ -958,20 +1019,31 @@ static PyObject* rows_to_python(const std::vector<Row>& rows, const std::vector<
 }
 
 static const char* search_doc =
-    "search(logp, beam, blank, nbest, prune_logp, topk, cumprob, threshold, lm_extend, lm_final, alpha, beta, table)\n"
+    "search(logp, beam, blank, nbest, prune_logp, topk, cumprob, threshold, lm_extend, lm_final, alpha, beta, table,\n"
+    "       ngram)\n"
     "--\n\n"
     "Prefix beam search over a C-contiguous float64 (T, V) buffer.  prune_logp / threshold: a float or\n"
     "None; topk: int (<= 0 off); cumprob: float (<= 0 off); lm_extend / lm_final: callables or None;\n"
-    "table: an lm_table() kept across calls with the same LM bridge, or None.\n"
+    "table: an lm_table() kept across calls with the same LM bridge, or None; ngram: an ngram() model\n"
+    "(the LM in C++, token-level fusion) instead of the callbacks, or None.\n"
     "Returns up to nbest tuples (tokens, score, am_score, lm_score, starts, ends, peak_logps), best first.";
 
 static PyObject* py_search(PyObject*, PyObject* args) {
-    PyObject *buf_obj, *prune_obj, *thr_obj, *ext_obj, *fin_obj, *tab_obj = Py_None;
+    PyObject *buf_obj, *prune_obj, *thr_obj, *ext_obj, *fin_obj, *tab_obj = Py_None, *ng_obj = Py_None;
     int beam, blank, nbest, topk;
     double cumprob, alpha, beta;
-    if (!PyArg_ParseTuple(args, "OiiiOidOOOdd|O", &buf_obj, &beam, &blank, &nbest, &prune_obj, &topk, &cumprob,
-                          &thr_obj, &ext_obj, &fin_obj, &alpha, &beta, &tab_obj))
+    if (!PyArg_ParseTuple(args, "OiiiOidOOOdd|OO", &buf_obj, &beam, &blank, &nbest, &prune_obj, &topk, &cumprob,
+                          &thr_obj, &ext_obj, &fin_obj, &alpha, &beta, &tab_obj, &ng_obj))
         return nullptr;
+    const NGramModel* ngram = nullptr;
+    if (ng_obj != Py_None) {
+        ngram = static_cast<const NGramModel*>(PyCapsule_GetPointer(ng_obj, NGRAM_NAME));
+        if (!ngram) return nullptr;
+        if (ext_obj != Py_None) {
+            PyErr_SetString(PyExc_ValueError, "give either the LM callbacks or an ngram model, not both");
+            return nullptr;
+        }
+    }
     LMTable* table = nullptr;
     if (tab_obj != Py_None) {
         table = static_cast<LMTable*>(PyCapsule_GetPointer(tab_obj, LMTABLE_NAME));
@@ -1018,12 +1090,18 @@ static PyObject* py_search(PyObject*, PyObject* args) {
         PyErr_SetString(PyExc_ValueError, "blank index outside the vocabulary");
         return nullptr;
     }
+    if (ngram && size_t(V) != ngram->symbols()) {
+        PyBuffer_Release(&view);
+        PyErr_Format(PyExc_ValueError, "the ngram model maps %zu symbols, the log-probabilities have %lld",
+                     ngram->symbols(), (long long)V);
+        return nullptr;
+    }
     const double* x = static_cast<const double*>(view.buf);
     std::vector<Row> rows;
     std::vector<Rec> recs;
     bool ok;
     {
-        Search s(x, T, V, o, use_lm ? ext_obj : nullptr, use_lm ? fin_obj : nullptr, table);
+        Search s(x, T, V, o, use_lm ? ext_obj : nullptr, use_lm ? fin_obj : nullptr, table, ngram);
         // the whole search runs without the GIL; LM callbacks take it back (WithGIL)
         s.ts_ = PyEval_SaveThread();
         ok = s.run(rows);
@@ -1048,7 +1126,76 @@ static PyObject* py_lm_table(PyObject*, PyObject*) {
     return cap;
 }
 
+static void ngram_free(PyObject* cap) { delete static_cast<NGramModel*>(PyCapsule_GetPointer(cap, NGRAM_NAME)); }
+
+// a sequence of ints -> ids (false with a Python error set)
+static bool read_ids(PyObject* obj, std::vector<int32_t>& ids) {
+    PyObject* seq = PySequence_Fast(obj, "an n-gram must be a sequence of token ids");
+    if (!seq) return false;
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    ids.resize(size_t(n));
+    for (Py_ssize_t i = 0; i < n; ++i) ids[size_t(i)] = int32_t(PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, i)));
+    Py_DECREF(seq);
+    return !PyErr_Occurred();
+}
+
+static PyObject* py_ngram(PyObject*, PyObject* args) {
+    int order, eos;
+    PyObject *grams, *probs, *bows, *states, *sym_obj, *start_obj;
+    if (!PyArg_ParseTuple(args, "iOOOOOiO", &order, &grams, &probs, &bows, &states, &sym_obj, &eos, &start_obj))
+        return nullptr;
+    PyObject* g = PySequence_Fast(grams, "grams must be a sequence");
+    PyObject* p = g ? PySequence_Fast(probs, "probs must be a sequence") : nullptr;
+    PyObject* b = p ? PySequence_Fast(bows, "bows must be a sequence") : nullptr;
+    PyObject* st = b ? PySequence_Fast(states, "states must be a sequence") : nullptr;
+    auto release = [&]() {
+        Py_XDECREF(g);
+        Py_XDECREF(p);
+        Py_XDECREF(b);
+        Py_XDECREF(st);
+    };
+    if (!st) return release(), nullptr;
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(g);
+    if (order < 1 || order > NGramModel::MAX_ORDER || PySequence_Fast_GET_SIZE(p) != n || PySequence_Fast_GET_SIZE(b) != n ||
+        PySequence_Fast_GET_SIZE(st) != n) {
+        release();
+        PyErr_SetString(PyExc_ValueError, "order in 1..64 and grams, probs, bows, states of one length");
+        return nullptr;
+    }
+    NGramModel* m = new (std::nothrow) NGramModel(order);
+    if (!m) return release(), PyErr_NoMemory();
+    std::vector<int32_t> ids;
+    bool ok = true;
+    for (Py_ssize_t i = 0; ok && i < n; ++i) {
+        ok = read_ids(PySequence_Fast_GET_ITEM(g, i), ids);
+        if (!ok) break;
+        PyObject* pi = PySequence_Fast_GET_ITEM(p, i);
+        const bool has = pi != Py_None;
+        const double pv = has ? PyFloat_AsDouble(pi) : 0.0;
+        const double bv = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(b, i));
+        const int sv = PyObject_IsTrue(PySequence_Fast_GET_ITEM(st, i));
+        ok = !PyErr_Occurred() && sv >= 0;
+        if (ok) m->set(m->insert(ids.data(), int(ids.size())), pv, has, bv, sv == 1);
+    }
+    release();
+    std::vector<int32_t> sym, start;
+    if (ok) ok = read_ids(sym_obj, sym) && read_ids(start_obj, start);
+    if (!ok) {
+        delete m;
+        return nullptr;
+    }
+    m->set_symbols(std::move(sym), eos, m->insert(start.data(), int(start.size())));
+    PyObject* cap = PyCapsule_New(m, NGRAM_NAME, ngram_free);
+    if (!cap) delete m;
+    return cap;
+}
+
 static PyMethodDef methods[] = {
+    {"ngram", py_ngram, METH_VARARGS,
+     "ngram(order, grams, probs, bows, states, symbols, eos, start)\n--\n\n"
+     "A back-off n-gram for search() (see _ngram.h): grams, sequences of token ids; probs, log10 p of\n"
+     "each (None: not stored); bows, log10 back-off weights; states, whether each is a decoder state;\n"
+     "symbols, the token id of every CTC symbol; eos, that of </s>; start, the start state's ids."},
     {"search", py_search, METH_VARARGS, search_doc},
     {"lm_table", py_lm_table, METH_NOARGS,
      "lm_table()\n--\n\nAn empty cache of LM answers for search(); valid only with the bridge whose state ids it holds."},

@@ -21,6 +21,13 @@ as integers and the answers are kept, per scorer object, across utterances (:cla
 a scorer must therefore be a pure function of ``(state, symbol)`` with hashable states, as
 :class:`recog.decode.lm.LMScorer` requires (the shipped scorers cache the same way themselves).
 
+A :class:`recog.decode.lm.CharLMScorer` over an :class:`recog.decode.lm.NGramLM` (character,
+phone, or word tokens for a word model: token-level fusion) needs no Python at all: the n-gram is
+copied once into the kernel (``_ngram.h``, :func:`native_ngram`, kept per LM and symbol list) and
+queried there, and the kernel's fast step (early stopping bounded by the LM's largest possible
+gain) runs with it.  Other scorers (:class:`recog.decode.lm.WordLMScorer`, user scorers) take the
+callback path.  Both give the reference's results to the last bit.
+
 If the kernel was not built (no C++ compiler at install time), :func:`available` is False and
 the search falls back to the Python implementation with a one-time warning.
 """
@@ -37,6 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .lm import EOS, UNK, CharLMScorer, NGramLM
 from .types import Hypothesis
 
 try:  # built by `pip install` (pyproject.toml: tool.setuptools.ext-modules), optional
@@ -134,6 +142,41 @@ class _LMBridge:
         )
 
 
+_natives: "weakref.WeakKeyDictionary[NGramLM, dict[tuple[str, ...], Any]]" = weakref.WeakKeyDictionary()
+
+
+def _compile_ngram(lm: NGramLM, symbols: Sequence[str]):
+    """The kernel's copy of ``lm`` (every stored n-gram, back-off weight and decoder state, as
+    token ids) for CTC symbols ``symbols``; the symbols map to LM tokens as ``NGramLM._map`` does."""
+    grams = sorted(set(lm.probs) | set(lm.backoffs) | set(lm._states) | {()})
+    vocab = {t: i for i, t in enumerate(sorted({t for g in grams for t in g}))}
+    missing = len(vocab)  # a token id the model has no n-gram for
+
+    def tid(token: str) -> int:
+        return vocab.get(token if token in lm.vocab else UNK, missing)
+
+    ids = [tuple(vocab[t] for t in g) for g in grams]
+    probs = [lm.probs.get(g) for g in grams]
+    bows = [float(lm.backoffs.get(g, 0.0)) for g in grams]
+    states = [g in lm._states for g in grams]
+    start = tuple(vocab[t] for t in lm.start())
+    return _kernel.ngram(lm.order, ids, probs, bows, states, [tid(s) for s in symbols], tid(EOS), start)  # type: ignore[union-attr]
+
+
+def native_ngram(scorer, symbols: Sequence[str] | None):
+    """The kernel's n-gram for ``scorer`` if it is a plain :class:`CharLMScorer` (built once per LM
+    and symbol list, then shared), else None (the callback path)."""
+    if type(scorer) is not CharLMScorer or type(scorer.lm) is not NGramLM or symbols is None:
+        return None
+    key = tuple(symbols)
+    with _caches_lock:
+        per = _natives.setdefault(scorer.lm, {})
+        model = per.get(key)
+        if model is None:
+            model = per[key] = _compile_ngram(scorer.lm, key)
+        return model
+
+
 def search(
     x: np.ndarray,
     beam: int,
@@ -150,8 +193,9 @@ def search(
 ) -> list[Hypothesis]:
     """Run the kernel on a validated C-contiguous float64 (T, V) matrix (see
     :func:`recog.decode.beam.prefix_beam_search` for the arguments)."""
+    native = native_ngram(lm, symbols) if lm is not None else None
     ext = fin = table = None
-    if lm is not None:
+    if lm is not None and native is None:  # a scorer in Python, called back
         cache = _cache_for(lm, symbols)  # type: ignore[arg-type]
         bridge = _LMBridge(lm, symbols, cache)  # type: ignore[arg-type]
         ext, fin, table = bridge.extend, bridge.final, cache.table
@@ -169,6 +213,7 @@ def search(
         float(alpha),
         float(beta),
         table,
+        native,
     )
     if not rows:  # only with an LM: nothing survived its constraints
         return [Hypothesis(tokens=[], score=NEG_INF, am_score=NEG_INF, lm_score=NEG_INF)]

@@ -17,7 +17,7 @@ import torch
 
 from recog.decode import fast_beam, prefix_beam_search, prefix_beam_search_batch
 from recog.decode.beam import _prefix_beam_search_reference as reference
-from recog.decode.lm import CharLMScorer, WordLMScorer, train_kneser_ney
+from recog.decode.lm import CharLMScorer, NGramLM, WordLMScorer, train_kneser_ney
 from recog.tokens import SymbolTable
 
 needs_kernel = pytest.mark.skipif(not fast_beam.available(), reason="compiled kernel not built")
@@ -143,6 +143,62 @@ def test_matches_reference_with_lm(seed: int) -> None:
             _same(prefix_beam_search(lp, **kw), reference(lp, **kw))
             kw.update(beam_threshold=4.0, prune_topk=4)
             _same(prefix_beam_search(lp, **kw), reference(lp, **kw))
+
+
+def _odd_ngram() -> NGramLM:
+    """A hand-made 4-gram with what a trained model lacks: no <unk> (symbols outside the vocabulary
+    are impossible), positive back-off weights (a probability bound above 0 is wrong for it), a
+    stored 4-gram whose 3-gram suffix is missing, and <s> contexts."""
+    probs = {("<s>",): -99.0, ("</s>",): -1.0, ("c",): -0.7, ("a",): -0.6, ("t",): -0.8, ("<space>",): -0.9,
+             ("h",): -1.2, ("<s>", "c"): -0.3, ("c", "a"): -0.1, ("a", "t"): -0.2, ("t", "<space>"): -0.4,
+             ("<s>", "c", "a"): -0.05, ("c", "a", "t"): -0.02, ("h", "c", "a", "<space>"): -0.01,
+             ("t", "</s>"): -0.3}
+    backoffs = {("<s>",): 0.2, ("c",): 0.3, ("a",): -0.1, ("c", "a"): 0.25, ("<s>", "c"): -0.2, ("h", "c", "a"): 0.1}
+    return NGramLM(4, probs, backoffs)
+
+
+@needs_kernel
+@pytest.mark.parametrize("seed", range(3))
+def test_ngram_in_the_kernel_matches_the_python_scorer(seed: int) -> None:
+    """The n-gram copied into the kernel (CharLMScorer over an NGramLM) against the reference with
+    the Python scorer, on trained models of orders 1-6 and an odd hand-made one."""
+    rng = np.random.default_rng(500 + seed)
+    lms = [train_kneser_ney([TABLE.split(t) for t in TEXTS], order=n) for n in (1, 2, 4, 6)] + [_odd_ngram()]
+    for lm in lms:
+        scorer = CharLMScorer(lm)
+        assert fast_beam.native_ngram(scorer, SYMS) is not None
+        for T in (1, 9, 40):
+            peaky = rng.random() < 0.5
+            lp = _peaky(rng, T, len(SYMS)) if peaky else _log_softmax(2.0 * rng.standard_normal((T, len(SYMS))))
+            kw = dict(beam=int(rng.integers(1, 20)), nbest=4, lm=scorer, alpha=float(rng.uniform(0, 2)),
+                      beta=float(rng.uniform(-1, 2)), symbols=SYMS)
+            _same(prefix_beam_search(lp, **kw), reference(lp, **kw))
+            kw.update(beam_threshold=3.0)
+            _same(prefix_beam_search(lp, **kw), reference(lp, **kw))
+
+
+@needs_kernel
+def test_ngram_in_the_kernel_calls_no_python(monkeypatch) -> None:
+    """Once copied, the n-gram is not asked again: the Python scorer may fail and nothing changes;
+    a subclass (which may score differently) takes the callback path."""
+    lm = train_kneser_ney([TABLE.split(t) for t in TEXTS], order=5)
+    lp = _log_softmax(2.0 * np.random.default_rng(3).standard_normal((25, len(SYMS))))
+    kw = dict(beam=8, nbest=3, lm=CharLMScorer(lm), alpha=0.8, beta=0.5, symbols=SYMS)
+    expect = reference(lp, **kw)
+    fast_beam.native_ngram(kw["lm"], SYMS)
+
+    def boom(*a):
+        raise AssertionError("the Python LM was called")
+
+    monkeypatch.setattr(NGramLM, "advance", boom)
+    assert prefix_beam_search(lp, **kw) == expect
+
+    class Scaled(CharLMScorer):
+        pass
+
+    assert fast_beam.native_ngram(Scaled(lm), SYMS) is None
+    with pytest.raises(AssertionError, match="Python LM was called"):
+        prefix_beam_search(lp, **dict(kw, lm=Scaled(lm)))
 
 
 @needs_kernel
