@@ -36,6 +36,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <shared_mutex>
@@ -241,6 +242,7 @@ class Search {
            LMTable* table, const NGramModel* ngram = nullptr)
         : x_(x), T_(T), V_(V), o_(o), lm_extend_(lm_extend), lm_final_(lm_final), ng_(ngram), tab_(table) {
         use_lm_ = lm_extend_ != nullptr || ng_ != nullptr;
+        if (ng_) view_.reset(new LMView(ng_));
         if (use_lm_ && tab_ == nullptr) tab_ = &own_table_;
     }
 
@@ -308,6 +310,7 @@ class Search {
     PyObject* lm_extend_;
     PyObject* lm_final_;
     const NGramModel* ng_;  // the LM in C++ (instead of the callbacks), or null
+    std::unique_ptr<LMView> view_;  // ... as this search sees it
     bool use_lm_ = false;
 
     std::vector<int32_t> n_parent_, n_tok_, n_stamp_, n_beam_;
@@ -404,11 +407,8 @@ bool Search::ask_extend(const std::vector<int32_t>& req_state, const std::vector
     std::vector<double> dv(m);
     std::vector<int32_t> nv(m);
     std::vector<int64_t> uv(m);
-    if (ng_) {  // the LM in C++: no GIL, one unit per symbol (token-level fusion)
-        for (size_t i = 0; i < m; ++i) {
-            ng_->advance(req_state[i], req_tok[i], dv[i], nv[i]);
-            uv[i] = 1;
-        }
+    if (ng_) {  // the LM in C++: no GIL
+        for (size_t i = 0; i < m; ++i) view_->advance(req_state[i], req_tok[i], dv[i], nv[i], uv[i]);
     } else {
         WithGIL gil(&ts_);
         PyObject* ls = PyList_New(Py_ssize_t(m));
@@ -462,10 +462,7 @@ bool Search::finals(const std::vector<int32_t>& states) {
     std::vector<double> dv(m);
     std::vector<int64_t> uv(m);
     if (ng_) {
-        for (size_t i = 0; i < m; ++i) {
-            dv[i] = ng_->finish(req[i]);
-            uv[i] = 0;
-        }
+        for (size_t i = 0; i < m; ++i) view_->finish(req[i], dv[i], uv[i]);
     } else {
         WithGIL gil(&ts_);
         PyObject* ls = PyList_New(Py_ssize_t(m));
@@ -633,17 +630,18 @@ void Search::fast_frame(int64_t t, const std::vector<int32_t>& cands, std::vecto
     }
 
     // B. new extensions (one contribution each, so their rank is final).  With the LM, rank =
-    // contribution + alpha (lm(parent) + delta) + beta (units(parent) + 1), and delta is at most
-    // ng_->max_delta(): a bound that is the same for every symbol of a prefix, so visiting them by
-    // decreasing posterior still stops at the first that cannot enter (alpha >= 0; a little slack
-    // for rounding, which can only make it stop later).
+    // contribution + alpha (lm(parent) + delta) + beta (units(parent) + du), delta is at most
+    // view_->max_delta() and du at most 1: a bound that is the same for every symbol of a prefix,
+    // so visiting them by decreasing posterior still stops at the first that cannot enter
+    // (alpha >= 0; a little slack for rounding, which can only make it stop later).
     const bool can_stop = !o_.use_threshold && (!lm || o_.alpha >= 0);
     const size_t ncs = cs_.size();
     auto lm_bonus = [&](int32_t parent, int32_t c, Cand& e) {
         double d;
-        ng_->advance(n_state_[size_t(parent)], c, d, e.lstate);
+        int64_t du;
+        view_->advance(n_state_[size_t(parent)], c, d, e.lstate, du);
         e.llm = n_lm_[size_t(parent)] + d;
-        e.lunits = n_units_[size_t(parent)] + 1;
+        e.lunits = n_units_[size_t(parent)] + du;
         e.bonus = e.llm == NEG_INF ? NEG_INF : o_.alpha * e.llm + o_.beta * double(e.lunits);
     };
     Cand probe{};
@@ -657,7 +655,8 @@ void Search::fast_frame(int64_t t, const std::vector<int32_t>& cands, std::vecto
         if (lm) {
             const double lp = n_lm_[size_t(b.node)];
             if (lp == NEG_INF) continue;  // the LM ruled the prefix out: no extension either
-            ub = o_.alpha * (lp + ng_->max_delta()) + o_.beta * double(n_units_[size_t(b.node)] + 1);
+            ub = o_.alpha * (lp + view_->max_delta()) + o_.beta * double(n_units_[size_t(b.node)]) +
+                 std::max(0.0, o_.beta);
             ub += 1e-7 * (1.0 + std::fabs(ub) + std::fabs(p_tot));
         }
         for (size_t k = 0; k < ncs; ++k) {
@@ -1139,10 +1138,50 @@ static bool read_ids(PyObject* obj, std::vector<int32_t>& ids) {
     return !PyErr_Occurred();
 }
 
+// a sequence of str -> strings (false with a Python error set)
+static bool read_strings(PyObject* obj, std::vector<std::string>& out) {
+    PyObject* seq = PySequence_Fast(obj, "expected a sequence of str");
+    if (!seq) return false;
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    out.clear();
+    bool ok = true;
+    for (Py_ssize_t i = 0; ok && i < n; ++i) {
+        Py_ssize_t len;
+        const char* u = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, i), &len);
+        ok = u != nullptr;
+        if (ok) out.emplace_back(u, size_t(len));
+    }
+    Py_DECREF(seq);
+    return ok;
+}
+
+// words = (symbol texts, separator index, LM tokens by id, unknown-word id, lexicon or None)
+static bool read_words(PyObject* obj, NGramModel::Words& w) {
+    PyObject *text, *tokens, *lex;
+    int space, unk;
+    if (!PyArg_ParseTuple(obj, "OiOiO", &text, &space, &tokens, &unk, &lex)) return false;
+    std::vector<std::string> toks, words;
+    if (!read_strings(text, w.text) || !read_strings(tokens, toks)) return false;
+    w.space = space;
+    w.unk = unk;
+    for (size_t i = 0; i < toks.size(); ++i) w.token.emplace(toks[i], int32_t(i));
+    if (lex != Py_None) {
+        if (!read_strings(lex, words)) return false;
+        w.lexicon = true;
+        for (const std::string& x : words) {
+            if (x.empty()) continue;
+            w.words.insert(x);
+            for (size_t k = 1; k <= x.size(); ++k) w.prefixes.insert(x.substr(0, k));
+        }
+    }
+    return true;
+}
+
 static PyObject* py_ngram(PyObject*, PyObject* args) {
     int order, eos;
-    PyObject *grams, *probs, *bows, *states, *sym_obj, *start_obj;
-    if (!PyArg_ParseTuple(args, "iOOOOOiO", &order, &grams, &probs, &bows, &states, &sym_obj, &eos, &start_obj))
+    PyObject *grams, *probs, *bows, *states, *sym_obj, *start_obj, *words_obj = Py_None;
+    if (!PyArg_ParseTuple(args, "iOOOOOiO|O", &order, &grams, &probs, &bows, &states, &sym_obj, &eos, &start_obj,
+                          &words_obj))
         return nullptr;
     PyObject* g = PySequence_Fast(grams, "grams must be a sequence");
     PyObject* p = g ? PySequence_Fast(probs, "probs must be a sequence") : nullptr;
@@ -1185,6 +1224,14 @@ static PyObject* py_ngram(PyObject*, PyObject* args) {
         return nullptr;
     }
     m->set_symbols(std::move(sym), eos, m->insert(start.data(), int(start.size())));
+    if (words_obj != Py_None) {
+        std::unique_ptr<NGramModel::Words> w(new (std::nothrow) NGramModel::Words());
+        if (!w || !read_words(words_obj, *w)) {
+            delete m;
+            return w ? nullptr : PyErr_NoMemory();
+        }
+        m->set_words(std::move(w));
+    }
     PyObject* cap = PyCapsule_New(m, NGRAM_NAME, ngram_free);
     if (!cap) delete m;
     return cap;
@@ -1195,7 +1242,9 @@ static PyMethodDef methods[] = {
      "ngram(order, grams, probs, bows, states, symbols, eos, start)\n--\n\n"
      "A back-off n-gram for search() (see _ngram.h): grams, sequences of token ids; probs, log10 p of\n"
      "each (None: not stored); bows, log10 back-off weights; states, whether each is a decoder state;\n"
-     "symbols, the token id of every CTC symbol; eos, that of </s>; start, the start state's ids."},
+     "symbols, the token id of every CTC symbol; eos, that of </s>; start, the start state's ids;\n"
+     "words (word-level fusion for a character model) = (symbol texts, separator index or -1, the LM's\n"
+     "tokens by id, the id unknown words take, lexicon words or None)."},
     {"search", py_search, METH_VARARGS, search_doc},
     {"lm_table", py_lm_table, METH_NOARGS,
      "lm_table()\n--\n\nAn empty cache of LM answers for search(); valid only with the bridge whose state ids it holds."},

@@ -18,10 +18,19 @@
 // back-off weights are those of h's node and its ancestors, longest first (the order NGramLM
 // adds them in, so the sums agree to the last bit).  The next state is the longest suffix of
 // h w (at most N-1 tokens) that is a state: the deepest state node on the same walk.
+//
+// Two fusions, as in recog/decode/lm.py: token level (CharLMScorer: every CTC symbol is an LM
+// token; one unit per symbol) and word level for a character model (WordLMScorer: symbols
+// accumulate into a pending word, the separator scores it; optional lexicon).  A search sees
+// either through an LMView (below), which for words interns (LM state, pending word) pairs.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -65,18 +74,20 @@ class NGramModel {
         eos_ = eos;
         start_ = start;
     }
-    bool valid_symbol(int64_t c) const { return c >= 0 && size_t(c) < sym_tok_.size(); }
-    size_t symbols() const { return sym_tok_.size(); }
+    size_t symbols() const { return words_ ? words_->text.size() : sym_tok_.size(); }
 
     // The decoder's state ids put the start state at 0 (the kernel's initial state): node ids
     // with 0 and start_ swapped.
     int32_t node_of(int32_t state) const { return state == 0 ? start_ : state == start_ ? 0 : state; }
     int32_t state_of(int32_t node) const { return node_of(node); }
 
-    // Natural-log probability change and next state for symbol c after state s.
-    void advance(int32_t s, int32_t c, double& delta, int32_t& next) const {
-        query(node_of(s), sym_tok_[size_t(c)], delta, next);
+    // Natural-log probability change and next state for LM token w (or CTC symbol c) after state s.
+    void advance_token(int32_t s, int32_t w, double& delta, int32_t& next) const {
+        query(node_of(s), w, delta, next);
         next = state_of(next);
+    }
+    void advance(int32_t s, int32_t c, double& delta, int32_t& next) const {
+        advance_token(s, sym_tok_[size_t(c)], delta, next);
     }
     // Natural-log probability of </s> after state s.
     double finish(int32_t s) const {
@@ -85,6 +96,22 @@ class NGramModel {
         query(node_of(s), eos_, d, nx);
         return d;
     }
+
+    // Word-level fusion (WordLMScorer): the symbols' texts, the separator, the LM's words.
+    struct Words {
+        std::vector<std::string> text;  // per CTC symbol
+        int32_t space = -1;             // the separator's symbol index (-1: none)
+        std::unordered_map<std::string, int32_t> token;
+        int32_t unk = -1;               // the token unknown words take (maybe one the model lacks)
+        bool lexicon = false;           // only these words, and only prefixes of them
+        std::unordered_set<std::string> words, prefixes;
+        int32_t token_of(const std::string& w) const {
+            auto it = token.find(w);
+            return it == token.end() ? unk : it->second;
+        }
+    };
+    void set_words(std::unique_ptr<Words> w) { words_ = std::move(w); }
+    const Words* words() const { return words_.get(); }
     // An upper bound on any advance's delta (for pruning): a probability is at most 1, but an
     // ARPA file may carry anything, so the bound is read off the stored numbers.
     double max_delta() const { return (max_prob10_ + max_pos_bow10_) * LN10; }
@@ -144,6 +171,114 @@ class NGramModel {
     double max_pos_bow10_ = 0.0;
     std::vector<int32_t> sym_tok_;
     int32_t eos_ = -1, start_ = 0;
+    std::unique_ptr<Words> words_;
+};
+
+// The LM as one search sees it: integer states (0: the start), advance and finish as the Python
+// scorers define them (lm.py: score_extend + units_extend, score_final + units_final).
+class LMView {
+  public:
+    explicit LMView(const NGramModel* m) : m_(m), w_(m->words()) {
+        if (w_) {
+            st_lm_.push_back(0);
+            st_part_.push_back(0);
+            st_ids_.put(pair_key(0, 0), 0);
+            part_text_.emplace_back();
+            part_ok_.push_back(1);
+        }
+    }
+
+    void advance(int32_t s, int32_t c, double& delta, int32_t& next, int64_t& units) {
+        if (!w_) {
+            m_->advance(s, c, delta, next);
+            units = 1;
+            return;
+        }
+        const int32_t lm = st_lm_[size_t(s)], part = st_part_[size_t(s)];
+        units = 0;
+        if (c == w_->space) {
+            if (part == 0) {  // no pending word: nothing happens
+                delta = 0.0;
+                next = s;
+                return;
+            }
+            int32_t lm2;
+            word(lm, part, delta, lm2);
+            next = intern(lm2, 0);
+            units = 1;
+            return;
+        }
+        const int32_t p2 = extend(part, c);
+        delta = part_ok_[size_t(p2)] ? 0.0 : -std::numeric_limits<double>::infinity();
+        next = intern(lm, p2);
+    }
+
+    void finish(int32_t s, double& delta, int64_t& units) {
+        if (!w_) {
+            delta = m_->finish(s);
+            units = 0;
+            return;
+        }
+        int32_t lm = st_lm_[size_t(s)];
+        const int32_t part = st_part_[size_t(s)];
+        double lp = 0.0;
+        units = part ? 1 : 0;
+        if (part) {
+            int32_t lm2;
+            word(lm, part, lp, lm2);
+            if (lp == -std::numeric_limits<double>::infinity()) {
+                delta = lp;
+                return;
+            }
+            lm = lm2;
+        }
+        delta = lp + m_->finish(lm);
+    }
+
+    // bounds for pruning: the largest LM change and units one symbol can bring
+    double max_delta() const { return w_ ? std::max(0.0, m_->max_delta()) : m_->max_delta(); }
+
+  private:
+    // the pending word `part` scored after LM state lm (-inf outside the lexicon)
+    void word(int32_t lm, int32_t part, double& delta, int32_t& next) const {
+        const std::string& text = part_text_[size_t(part)];
+        if (w_->lexicon && !w_->words.count(text)) {
+            delta = -std::numeric_limits<double>::infinity();
+            next = lm;
+            return;
+        }
+        m_->advance_token(lm, w_->token_of(text), delta, next);
+    }
+    int32_t extend(int32_t part, int32_t c) {
+        const uint64_t k = pair_key(part, c);
+        int32_t p2 = part_kids_.get(k);
+        if (p2 < 0) {
+            p2 = int32_t(part_text_.size());
+            part_text_.push_back(part_text_[size_t(part)] + w_->text[size_t(c)]);
+            part_ok_.push_back(!w_->lexicon || w_->prefixes.count(part_text_.back()) ? 1 : 0);
+            part_kids_.put(k, p2);
+        }
+        return p2;
+    }
+    int32_t intern(int32_t lm, int32_t part) {
+        const uint64_t k = pair_key(lm, part);
+        int32_t s = st_ids_.get(k);
+        if (s < 0) {
+            s = int32_t(st_lm_.size());
+            st_lm_.push_back(lm);
+            st_part_.push_back(part);
+            st_ids_.put(k, s);
+        }
+        return s;
+    }
+
+    const NGramModel* m_;
+    const NGramModel::Words* w_;
+    std::vector<int32_t> st_lm_, st_part_;  // word level: a state's LM state and pending word
+    IntMap st_ids_{64};
+    std::vector<std::string> part_text_;    // pending words, interned (0: none)
+    std::vector<char> part_ok_;             // a lexicon prefix (or no lexicon)
+    IntMap part_kids_{64};
 };
 
 const char* NGRAM_NAME = "recog.decode._beam.NGramModel";

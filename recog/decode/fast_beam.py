@@ -21,12 +21,13 @@ as integers and the answers are kept, per scorer object, across utterances (:cla
 a scorer must therefore be a pure function of ``(state, symbol)`` with hashable states, as
 :class:`recog.decode.lm.LMScorer` requires (the shipped scorers cache the same way themselves).
 
-A :class:`recog.decode.lm.CharLMScorer` over an :class:`recog.decode.lm.NGramLM` (character,
-phone, or word tokens for a word model: token-level fusion) needs no Python at all: the n-gram is
-copied once into the kernel (``_ngram.h``, :func:`native_ngram`, kept per LM and symbol list) and
-queried there, and the kernel's fast step (early stopping bounded by the LM's largest possible
-gain) runs with it.  Other scorers (:class:`recog.decode.lm.WordLMScorer`, user scorers) take the
-callback path.  Both give the reference's results to the last bit.
+A :class:`recog.decode.lm.CharLMScorer` (character, phone, or word tokens for a word model:
+token-level fusion) or :class:`recog.decode.lm.WordLMScorer` (a word n-gram for a character
+model, with or without a lexicon) over an :class:`recog.decode.lm.NGramLM` needs no Python at all:
+the n-gram is copied once into the kernel (``_ngram.h``, :func:`native_ngram`) and queried there,
+and the kernel's fast step (early stopping bounded by the LM's largest possible gain) runs with
+it.  Other scorers (subclasses, user scorers) take the callback path.  Both give the reference's
+results to the last bit.
 
 If the kernel was not built (no C++ compiler at install time), :func:`available` is False and
 the search falls back to the Python implementation with a one-time warning.
@@ -44,7 +45,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .lm import EOS, UNK, CharLMScorer, NGramLM
+from .lm import EOS, UNK, CharLMScorer, NGramLM, WordLMScorer
 from .types import Hypothesis
 
 try:  # built by `pip install` (pyproject.toml: tool.setuptools.ext-modules), optional
@@ -142,12 +143,13 @@ class _LMBridge:
         )
 
 
-_natives: "weakref.WeakKeyDictionary[NGramLM, dict[tuple[str, ...], Any]]" = weakref.WeakKeyDictionary()
+_natives: "weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], Any]]" = weakref.WeakKeyDictionary()
 
 
-def _compile_ngram(lm: NGramLM, symbols: Sequence[str]):
+def _compile_ngram(lm: NGramLM, symbols: Sequence[str], words: WordLMScorer | None = None):
     """The kernel's copy of ``lm`` (every stored n-gram, back-off weight and decoder state, as
-    token ids) for CTC symbols ``symbols``; the symbols map to LM tokens as ``NGramLM._map`` does."""
+    token ids) for CTC symbols ``symbols``; the symbols (or, with ``words``, the words they spell)
+    map to LM tokens as ``NGramLM._map`` does."""
     grams = sorted(set(lm.probs) | set(lm.backoffs) | set(lm._states) | {()})
     vocab = {t: i for i, t in enumerate(sorted({t for g in grams for t in g}))}
     missing = len(vocab)  # a token id the model has no n-gram for
@@ -160,20 +162,29 @@ def _compile_ngram(lm: NGramLM, symbols: Sequence[str]):
     bows = [float(lm.backoffs.get(g, 0.0)) for g in grams]
     states = [g in lm._states for g in grams]
     start = tuple(vocab[t] for t in lm.start())
-    return _kernel.ngram(lm.order, ids, probs, bows, states, [tid(s) for s in symbols], tid(EOS), start)  # type: ignore[union-attr]
+    spec = None
+    if words is not None:
+        space = list(symbols).index(words.space) if words.space in symbols else -1
+        lexicon = sorted(words.lexicon) if words.lexicon is not None else None
+        spec = (list(symbols), space, sorted(vocab, key=vocab.get), tid(UNK), lexicon)
+        symbols = []
+    return _kernel.ngram(lm.order, ids, probs, bows, states, [tid(s) for s in symbols], tid(EOS), start,  # type: ignore[union-attr]
+                         spec)
 
 
 def native_ngram(scorer, symbols: Sequence[str] | None):
     """The kernel's n-gram for ``scorer`` if it is a plain :class:`CharLMScorer` (built once per LM
-    and symbol list, then shared), else None (the callback path)."""
-    if type(scorer) is not CharLMScorer or type(scorer.lm) is not NGramLM or symbols is None:
+    and symbol list, then shared) or :class:`WordLMScorer` (once per scorer: the lexicon is the
+    scorer's) over an :class:`NGramLM`, else None (the callback path)."""
+    kind = type(scorer)
+    if kind not in (CharLMScorer, WordLMScorer) or type(scorer.lm) is not NGramLM or symbols is None:
         return None
-    key = tuple(symbols)
+    owner, key = (scorer.lm, tuple(symbols)) if kind is CharLMScorer else (scorer, ("words",) + tuple(symbols))
     with _caches_lock:
-        per = _natives.setdefault(scorer.lm, {})
+        per = _natives.setdefault(owner, {})
         model = per.get(key)
         if model is None:
-            model = per[key] = _compile_ngram(scorer.lm, key)
+            model = per[key] = _compile_ngram(scorer.lm, symbols, scorer if kind is WordLMScorer else None)
         return model
 
 

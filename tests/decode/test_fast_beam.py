@@ -178,6 +178,28 @@ def test_ngram_in_the_kernel_matches_the_python_scorer(seed: int) -> None:
 
 
 @needs_kernel
+@pytest.mark.parametrize("seed", range(3))
+def test_word_ngram_in_the_kernel_matches_the_python_scorer(seed: int) -> None:
+    """Word-level fusion in the kernel (WordLMScorer over an NGramLM): orders 1-3, with and without
+    a lexicon (one that has a word the LM never saw, and lacks some it did)."""
+    rng = np.random.default_rng(700 + seed)
+    words = [t.split() for t in TEXTS]
+    lexicons = [None, LEXICON, ["the", "cat", "cot", "hat"]]
+    for order in (1, 2, 3):
+        lm = train_kneser_ney(words, order=order)
+        for lexicon in lexicons:
+            scorer = WordLMScorer(lm, lexicon=lexicon)
+            assert fast_beam.native_ngram(scorer, SYMS) is not None
+            for T in (1, 12, 40):
+                lp = _log_softmax(float(rng.choice([1.0, 3.0])) * rng.standard_normal((T, len(SYMS))))
+                kw = dict(beam=int(rng.integers(1, 20)), nbest=4, lm=scorer, alpha=float(rng.uniform(0, 2)),
+                          beta=float(rng.uniform(-1, 2)), symbols=SYMS)
+                _same(prefix_beam_search(lp, **kw), reference(lp, **kw))
+                kw.update(beam_threshold=3.0, prune_topk=5)
+                _same(prefix_beam_search(lp, **kw), reference(lp, **kw))
+
+
+@needs_kernel
 def test_ngram_in_the_kernel_calls_no_python(monkeypatch) -> None:
     """Once copied, the n-gram is not asked again: the Python scorer may fail and nothing changes;
     a subclass (which may score differently) takes the callback path."""
