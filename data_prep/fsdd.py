@@ -18,6 +18,10 @@ folded to the 39 set (stress dropped, ``AO -> aa``):
 
 (No digit word has an ``ER``: "zero" is ``IH R``, two phones, in CMUdict.)
 
+With ``--target digit`` the transcript is the digit's word instead (``zero`` .. ``nine``): the
+label of a sequence-to-label model (``model.output: label``; ``recipes/fsdd_digits``), its
+``tokens.txt`` the ten words.
+
 Splits hold speakers out: ``--test-speakers a,b`` and ``--valid-speakers c`` name them; by
 default the alphabetically last speaker is ``test``, the last of the remaining ones ``valid``, and
 every other speaker ``train``.  An empty ``--valid-speakers ''`` means no valid split.
@@ -28,6 +32,7 @@ on stderr and skipped.
 Usage::
 
     python -m data_prep.fsdd --corpus DIR --out DIR [--test-speakers a,b] [--valid-speakers c]
+        [--target phones|digit]
 """
 
 from __future__ import annotations
@@ -100,10 +105,16 @@ def assign_speakers(speakers: list[str], test: list[str] | None = None,
     return {s: "test" if s in test else "valid" if s in valid else "train" for s in spk}
 
 
+TARGETS = ("phones", "digit")
+
+
 def prepare_fsdd(corpus: Path, out: Path, test_speakers: str | list[str] | None = None,
-                 valid_speakers: str | list[str] | None = None) -> dict[str, list[Utterance]]:
+                 valid_speakers: str | list[str] | None = None, target: str = "phones") -> dict[str, list[Utterance]]:
     """Prepare ``corpus`` into ``out/{train,valid,test}``; returns the utterances of each split.
+    ``target``: ``phones`` (the pronunciation) or ``digit`` (the digit's word, a label).
     Raises FileNotFoundError (no corpus / no audio) or ValueError (a named speaker is unknown)."""
+    if target not in TARGETS:
+        raise ValueError(f"target {target!r}: use one of {', '.join(TARGETS)}")
     corpus, out = Path(corpus), Path(out)
     rep = Reporter(PROG)
     if not corpus.is_dir():
@@ -142,14 +153,17 @@ def prepare_fsdd(corpus: Path, out: Path, test_speakers: str | list[str] | None 
         except Exception as e:
             rep.warn("unreadable audio", f"{p}: cannot read audio ({e}); skipped")
             continue
-        result[split_of[spk]].append(Utterance(id=stem, path=str(p.absolute()), text=LEXICON[digit],
-                                               speaker=spk, extra={"digit": digit}))
+        extra: dict = {"digit": digit}
+        if target == "digit":  # what a label model trains on
+            extra["label"] = WORDS[digit]
+        text = LEXICON[digit] if target == "phones" else WORDS[digit]
+        result[split_of[spk]].append(Utterance(id=stem, path=str(p.absolute()), text=text, speaker=spk, extra=extra))
     for name, utts in result.items():
         spk = sorted({u.speaker for u in utts})
         rep.info(f"{name}: {len(utts)} recordings of {len(spk)} speaker(s) {' '.join(spk)}")
     if not result["valid"]:
         del result["valid"]
-    write_all(out, result, rep, unit="phone")
+    write_all(out, result, rep, unit="phone" if target == "phones" else "word")
     rep.summary(result, out)
     return result
 
@@ -161,9 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test-speakers", help="comma-separated test speakers (default: alphabetically last)")
     ap.add_argument("--valid-speakers",
                     help="comma-separated valid speakers (default: last of the others; '' for none)")
+    ap.add_argument("--target", choices=TARGETS, default="phones",
+                    help="phones: the digit word's pronunciation (CTC); digit: the word itself, a label")
     args = ap.parse_args(argv)
     try:
-        prepare_fsdd(args.corpus, args.out, args.test_speakers, args.valid_speakers)
+        prepare_fsdd(args.corpus, args.out, args.test_speakers, args.valid_speakers, args.target)
     except (FileNotFoundError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2

@@ -63,3 +63,16 @@ def test_named_speakers(corpus: Path, tmp_path: Path):
     assert {u.speaker for u in read_manifest(out / "train")} == {"theo"}
     assert not (out / "valid").exists()
     assert main(["--corpus", str(corpus), "--out", str(out), "--test-speakers", "nobody"]) == 2
+
+
+def test_digit_labels(corpus: Path, tmp_path: Path):
+    """--target digit: the digit's word is the transcript (a label), tokens.txt the words seen."""
+    out = tmp_path / "labels"
+    assert main(["--corpus", str(corpus), "--out", str(out), "--target", "digit"]) == 0
+    assert read_text(out / "test" / "text")["9_theo_2"] == "nine"
+    assert read_text(out / "train" / "text")["4_george_1"] == "four"
+    assert {u.id: u for u in read_manifest(out / "test")}["9_theo_2"].extra["label"] == "nine"
+    table = SymbolTable.read(out / "tokens.txt")
+    assert set(table.symbols) >= {"zero", "four", "seven"} and "f" not in table.symbols
+    with pytest.raises(ValueError, match="target"):
+        prepare_fsdd(corpus, tmp_path / "x", target="letters")
