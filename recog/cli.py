@@ -11,7 +11,7 @@ from pathlib import Path
 from .commands import (cmd_align, cmd_decode, cmd_export, cmd_features, cmd_filter, cmd_lm, cmd_package, cmd_plot,
                        cmd_prep, cmd_score, cmd_train, cmd_transcribe, cmd_tune)
 
-PREP_KINDS = ["lines", "pagexml", "iam", "timit", "ljspeech", "fsdd", "kaldi", "mix", "mnist", "sines"]
+PREP_KINDS = ["lines", "pagexml", "iam", "timit", "ljspeech", "fsdd", "kaldi", "mix", "mnist", "sines", "frames"]
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "images + .gt.txt (then `lines`); iam: the IAM layout; timit: the TIMIT layout; "
                    "ljspeech: audio + MFA TextGrids; fsdd: spoken digits; kaldi: Kaldi data dirs (+ lexicon); "
                    "mix: prepared corpora mixed with weights; mnist: the MNIST IDX files as digit images "
-                   "(seqMNIST); sines: generated noisy sine waves and their frequencies (regression)")
+                   "(seqMNIST); sines: generated noisy sine waves and their frequencies (regression); frames: a "
+                   "features folder's frames labelled from phone times (framewise classification)")
     s.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the reader (--help for them)")
     s.set_defaults(func=cmd_prep)
 

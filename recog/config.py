@@ -77,7 +77,9 @@ class ModelConfig:
     subsample: int = 1             # ... and keep every n-th stacked frame
     cell: str = "lstm"             # lstm | gru | rnn (torch's fused kernels) | peephole_lstm (vanilla LSTM of Greff
                                    # et al. 2016) | its variants lstm_nig | lstm_nfg | lstm_nog | lstm_niaf |
-                                   # lstm_noaf | lstm_np | lstm_cifg | lstm_fgr (models/lstm_variants.py)
+                                   # lstm_noaf | lstm_np | lstm_cifg | lstm_fgr (models/lstm_variants.py) | mlp
+                                   # (not recurrent: tanh layers over a window of frames, models/mlp.py)
+    context: int = 0               # mlp: frames each side of the frame its first layer reads
     hidden: int = 256
     layers: int = 3
     bidirectional: bool = True
@@ -292,7 +294,7 @@ _CHOICES = {
     ("ImageFeatures", "frames"): ("columns", "rows"),
     ("ModelConfig", "frontend"): ("cnn", "stack", "none"),
     ("ModelConfig", "cell"): ("lstm", "peephole_lstm", "gru", "rnn", "lstm_nig", "lstm_nfg", "lstm_nog", "lstm_niaf",
-                              "lstm_noaf", "lstm_np", "lstm_cifg", "lstm_fgr"),
+                              "lstm_noaf", "lstm_np", "lstm_cifg", "lstm_fgr", "mlp"),
     ("ModelConfig", "output"): ("ctc", "label", "frame", "regression"),
     ("ModelConfig", "pool"): ("last", "mean"),
     ("ModelConfig", "regression"): ("sequence", "frame"),

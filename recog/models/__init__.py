@@ -11,6 +11,7 @@ from ..features import feature_dim
 from .frontends import ConvFrontend, StackFrontend
 from .heads import Head, check_frame_rate, per_frame, valid_mask
 from .latency import lc_encode
+from .mlp import FramewiseMLP
 from .rnn import RecurrentEncoder, align
 
 
@@ -27,7 +28,11 @@ class CTCModel(nn.Module):
             self.frontend = ConvFrontend(in_dim, m.cnn_channels, m.cnn_pool, m.cnn_dropout, m.cnn_residual)
         else:
             self.frontend = StackFrontend(in_dim, m.stack if m.frontend == "stack" else 1, m.subsample if m.frontend == "stack" else 1)
-        self.encoder = RecurrentEncoder(m.cell, self.frontend.output_size, m.hidden, m.layers, m.bidirectional, m.dropout)
+        if m.cell == "mlp":  # the non-recurrent baseline (framewise classification)
+            self.encoder = FramewiseMLP(self.frontend.output_size, m.hidden, m.layers, m.context, m.dropout)
+        else:
+            self.encoder = RecurrentEncoder(m.cell, self.frontend.output_size, m.hidden, m.layers, m.bidirectional,
+                                            m.dropout)
         self.dropout = nn.Dropout(m.dropout)
         self.output = nn.Linear(self.encoder.output_size, num_classes)
         self.num_classes = num_classes
@@ -36,11 +41,11 @@ class CTCModel(nn.Module):
         if self.per_frame and m.output != "ctc":
             check_frame_rate(self.frontend, f"model.output={m.output}" + (" with model.regression=frame"
                                                                           if m.output == "regression" else ""))
-        self.head = Head(m.output, m.pool, m.regression, m.hidden if m.bidirectional else None)
+        self.head = Head(m.output, m.pool, m.regression, m.hidden if m.bidirectional and m.cell != "mlp" else None)
         n = cfg.data.sequence_length
         self.chunk = n if isinstance(n, int) else 0
         # latency-controlled BLSTM (model.chunk, model.right_context; see .latency): 0 = off
-        self.lc_chunk, self.lc_right = (m.chunk, m.right_context) if m.bidirectional else (0, 0)
+        self.lc_chunk, self.lc_right = (m.chunk, m.right_context) if m.bidirectional and m.cell != "mlp" else (0, 0)
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.frontend.output_lengths(lengths)
