@@ -54,7 +54,8 @@ class VectorFeatures:
 @dataclass
 class FeatureConfig:
     modality: str = "image"        # image | audio | vector (precomputed: the record's .npy as it is)
-    cmvn: bool | str = "none"      # none | global (training statistics) | utterance | running (frames so far:
+    cmvn: bool | str = "none"      # none | global (training statistics) | utterance | speaker (each speaker's
+                                   # statistics in the data at hand) | running (frames so far:
                                    # streams exactly, features/cmvn.py); true = global
     image: ImageFeatures = field(default_factory=ImageFeatures)
     audio: AudioFeatures = field(default_factory=AudioFeatures)
@@ -289,7 +290,7 @@ def _build(cls, d: dict, prefix: str):
 
 _CHOICES = {
     ("FeatureConfig", "modality"): ("image", "audio", "vector"),
-    ("FeatureConfig", "cmvn"): ("none", "global", "utterance", "running"),
+    ("FeatureConfig", "cmvn"): ("none", "global", "utterance", "speaker", "running"),
     ("AudioFeatures", "kind"): ("fbank", "mfcc"),
     ("ImageFeatures", "frames"): ("columns", "rows"),
     ("ModelConfig", "frontend"): ("cnn", "stack", "none"),

@@ -25,6 +25,7 @@ from .config import DataConfig, FeatureConfig
 from .features import FeatureError, extract
 from .features.cache import load_cached
 from .features.cmvn import CMVN
+from .features.cmvn import apply as apply_cmvn
 from .manifest import Utterance
 from .tokens import SymbolTable
 
@@ -73,7 +74,7 @@ class UtteranceDataset(torch.utils.data.Dataset):
         else:
             f = extract(u.path, self.cfg, augment=self.augment)
         if self.cmvn is not None:
-            f = self.cmvn(f)
+            f = apply_cmvn(self.cmvn, f, u.speaker)
         if self.feature_augment is not None:
             f = self.feature_augment(f)
         return f

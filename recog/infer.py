@@ -22,6 +22,8 @@ from .decode import greedy_batch, prefix_beam_search
 from .decode.types import Hypothesis
 from .features import FeatureError, NoContent, extract, modality_of
 from .features.cache import check_settings, load_cached
+from .features.cmvn import SpeakerCMVN
+from .features.cmvn import apply as apply_cmvn
 from .manifest import Utterance, read_manifest
 from .outputs import predictions
 from .precision import autocast, resolve_precision
@@ -264,9 +266,11 @@ class Transcriber:
         if u.feats:
             f = load_cached(u.id, u.feats)
             if self.recogniser.cmvn is not None:
-                f = self.recogniser.cmvn(f)
+                f = apply_cmvn(self.recogniser.cmvn, f, u.speaker)
             return torch.from_numpy(f)
         return self.features(u.path)
 
     def transcribe_manifest(self, utts: list[Utterance], on_error=None) -> tuple[list[Result], list[str]]:
+        if isinstance(self.recogniser.cmvn, SpeakerCMVN):  # these records' speakers' statistics
+            self.recogniser.cmvn.fit(utts, lambda u: load_cached(u.id, u.feats))
         return self.transcribe_items([(u.id, (lambda u=u: self.manifest_features(u)), u.path) for u in utts], on_error)

@@ -31,8 +31,8 @@ from .config import Config
 from .data import BucketBatchSampler, UtteranceDataset, batcher, collate, drop_missing_features
 from .decode.greedy import greedy_batch
 from .experiment import Logger, StopSignals, TrainingInterrupted, check_resume, find_tokens, lock_experiment
-from .features.cache import check_settings
-from .features.cmvn import normaliser
+from .features.cache import check_settings, load_cached
+from .features.cmvn import SpeakerCMVN, normaliser
 from .losses import loss_function
 from .manifest import Utterance, read_manifest
 from .metrics import score
@@ -182,6 +182,8 @@ class Trainer:
 
             load_encoder(self.model, init, self.symbols, log)
         self.train_utts, self.valid_utts = self._usable(train_utts, valid_utts, train_manifest, valid_manifest)
+        if isinstance(self.cmvn, SpeakerCMVN):  # the train and valid speakers' statistics
+            self.cmvn.fit(self.train_utts + self.valid_utts, lambda u: load_cached(u.id, u.feats))
         self.opt = make_optimizer(cfg, self.model.parameters())
         self.sampler = BucketBatchSampler([u.num_frames for u in self.train_utts], t.batch_size, t.max_frames,
                                           True, t.seed, self.rank, self.world, cfg.data.sort_by_length)

@@ -5,6 +5,12 @@
   into every input: a new voice or microphone stays shifted.
 * ``utterance``: every input normalised by its own statistics (``UtteranceCMVN``), so a constant
   channel or vocal-tract offset in the log spectrum is removed, x' = (x - mean_t x) / std_t x.
+* ``speaker``: every speaker's frames normalised by that speaker's statistics over the data set at
+  hand (``SpeakerCMVN``; Kaldi's ``apply-cmvn --utt2spk``): the vocal tract and channel offset of
+  a speaker estimated from all of that speaker's speech rather than one utterance.  A model keeps
+  no statistics: training computes them for its train and valid speakers, ``recog decode`` for a
+  manifest's speakers; an input without a known speaker (a file given to ``recog transcribe``)
+  is normalised on its own, as with ``utterance``.
 * ``none``.
 
 * ``running``: frame t normalised by the mean and variance of frames 0..t (``RunningCMVN``),
@@ -74,6 +80,38 @@ class UtteranceCMVN:
         return None
 
 
+class SpeakerCMVN:
+    """Per-speaker CMVN (``features.cmvn: speaker``): ``fit`` estimates one ``CMVN`` per speaker from
+    the records' cached features; ``__call__(f, speaker)`` applies it, or per-utterance CMVN for a
+    speaker it was not fitted on (or None)."""
+
+    def __init__(self):
+        self.stats: dict[str, CMVN] = {}
+        self._utt = UtteranceCMVN()
+
+    def fit(self, utts, load) -> "SpeakerCMVN":
+        """``utts``: records (``speaker``, ``feats``); ``load(u)``: a record's raw features.  Records
+        without a speaker or cached features are left out (they will be normalised alone)."""
+        groups: dict[str, list] = {}
+        for u in utts:
+            if u.speaker and u.feats:
+                groups.setdefault(u.speaker, []).append(u)
+        self.stats = {spk: CMVN.estimate(load(u) for u in us) for spk, us in groups.items()}
+        return self
+
+    def __call__(self, f: np.ndarray, speaker: str | None = None) -> np.ndarray:
+        stats = self.stats.get(speaker) if speaker else None
+        return stats(f).astype(np.float32, copy=False) if stats is not None else self._utt(f)
+
+    def state(self) -> None:
+        return None
+
+
+def apply(norm, f: np.ndarray, speaker: str | None) -> np.ndarray:
+    """``norm(f)``, with the record's speaker for a ``SpeakerCMVN``."""
+    return norm(f, speaker) if isinstance(norm, SpeakerCMVN) else norm(f)
+
+
 class RunningCMVN:
     """Streaming stand-in for ``UtteranceCMVN``: frame t normalised by the statistics of frames
     0..t, x'_t = (x_t − m_t) / s_t with m_t = (1/(t+1)) Σ_{u≤t} x_u, s_t² = (1/(t+1)) Σ_{u≤t} x_u² − m_t²
@@ -108,7 +146,7 @@ def stream_normaliser(norm):
     """The normaliser a stream uses in place of a model's (``normaliser``): a fresh
     ``RunningCMVN`` for ``utterance`` and ``running``, the same one otherwise (it reads one frame
     at a time)."""
-    return RunningCMVN() if isinstance(norm, (UtteranceCMVN, PrefixCMVN)) else norm
+    return RunningCMVN() if isinstance(norm, (UtteranceCMVN, PrefixCMVN, SpeakerCMVN)) else norm
 
 
 def normaliser(mode: str, stats: dict | None):
@@ -118,6 +156,8 @@ def normaliser(mode: str, stats: dict | None):
         return UtteranceCMVN()
     if mode == "running":
         return PrefixCMVN()
+    if mode == "speaker":
+        return SpeakerCMVN()
     if stats is not None:
         return CMVN.from_state(stats)
     return None

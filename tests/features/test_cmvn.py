@@ -69,3 +69,60 @@ def test_state_round_trip(tmp_path):
     s = c.state()
     s["mean"][0] = 100.0
     assert c.mean[0] == 1.5
+
+
+# ---- features.cmvn: speaker --------------------------------------------------------------------
+def _speaker_records(tmp_path):
+    """Two speakers, three utterances each, each speaker offset and scaled differently per dim."""
+    from recog.manifest import Utterance
+
+    rng = np.random.default_rng(0)
+    utts, feats = [], {}
+    for spk, (off, scale) in {"ann": (5.0, 2.0), "bob": (-3.0, 0.5)}.items():
+        for k in range(3):
+            f = (off + scale * rng.standard_normal((20 + 7 * k, 4))).astype(np.float32)
+            p = tmp_path / f"{spk}{k}.npy"
+            np.save(p, f)
+            utts.append(Utterance(id=f"{spk}{k}", path="x.wav", speaker=spk, feats=str(p), num_frames=len(f)))
+            feats[f"{spk}{k}"] = f
+    return utts, feats
+
+
+def test_speaker_cmvn_normalises_each_speaker_over_all_its_frames(tmp_path):
+    from recog.features.cmvn import SpeakerCMVN, UtteranceCMVN, normaliser
+
+    utts, feats = _speaker_records(tmp_path)
+    norm = normaliser("speaker", None)
+    assert isinstance(norm, SpeakerCMVN) and norm.state() is None
+    norm.fit(utts, lambda u: np.load(u.feats))
+    for spk in ("ann", "bob"):
+        out = np.concatenate([norm(feats[u.id], spk) for u in utts if u.speaker == spk])
+        np.testing.assert_allclose(out.mean(0), 0.0, atol=1e-4)
+        np.testing.assert_allclose(out.std(0), 1.0, atol=1e-4)
+        # one utterance alone is not at zero mean: the statistics are the speaker's, not its own
+        one = norm(feats[f"{spk}0"], spk)
+        assert np.abs(one.mean(0)).max() > 1e-3
+    # a speaker it was not fitted on, or none: normalised alone, as per utterance
+    x = feats["ann1"]
+    np.testing.assert_allclose(norm(x, "zed"), UtteranceCMVN()(x), atol=1e-6)
+    np.testing.assert_allclose(norm(x), UtteranceCMVN()(x), atol=1e-6)
+
+
+def test_decoding_a_manifest_fits_its_speakers(tmp_path):
+    """Transcriber.transcribe_manifest computes the manifest's speakers' statistics first."""
+    from recog.features.cmvn import SpeakerCMVN
+    from recog.infer import Transcriber
+
+    utts, feats = _speaker_records(tmp_path)
+    tr = Transcriber.__new__(Transcriber)  # only the normaliser matters here
+
+    class R:
+        cmvn = SpeakerCMVN()
+
+    tr.recogniser = R()
+    tr.transcribe_items = lambda items, on_error=None: ([], [])
+    tr.transcribe_manifest(utts)
+    assert sorted(R.cmvn.stats) == ["ann", "bob"]
+    got = tr.manifest_features(utts[4]).numpy()
+    bob = np.concatenate([feats[u.id] for u in utts if u.speaker == "bob"])
+    np.testing.assert_allclose(got, (feats["bob1"] - bob.mean(0)) / bob.std(0), atol=1e-4)
