@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder: npy/, manifest.jsonl, text")
     s.add_argument("--cmvn", action="store_true", help="also write global CMVN statistics (training set)")
     s.add_argument("--perturb", metavar="LIST", help="audio: also perturbed copies of every utterance, e.g. "
-                   "speed0.9,speed1.1,narrowband (ids <perturbation>-<id>; training data)")
+                   "speed0.9,speed1.1,narrowband or vtlp0.9,vtlp1.1 (ids <perturbation>-<id>; training data)")
     _add_config_args(s)
     s.set_defaults(func=cmd_features)
 

@@ -42,20 +42,22 @@ def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
     return wav
 
 
-def waveform_features(wav: torch.Tensor, cfg: AudioFeatures) -> np.ndarray:
+def waveform_features(wav: torch.Tensor, cfg: AudioFeatures, warp: float = 1.0) -> np.ndarray:
+    """``warp``: a vocal tract length warp of the filterbank (VTLP; 1.0: none)."""
     from . import FeatureError
 
     w = (wav * 32768.0).unsqueeze(0)
     min_len = int(cfg.sample_rate * cfg.frame_length_ms / 1000)
     if w.shape[1] < min_len:
         raise FeatureError(f"audio shorter than one frame ({w.shape[1]} samples)")
-    return add_deltas(frame_features(w, cfg), cfg.deltas).numpy().astype(np.float32)
+    return add_deltas(frame_features(w, cfg, warp), cfg.deltas).numpy().astype(np.float32)
 
 
-def frame_features(w: torch.Tensor, cfg: AudioFeatures) -> torch.Tensor:
+def frame_features(w: torch.Tensor, cfg: AudioFeatures, warp: float = 1.0) -> torch.Tensor:
     """Kaldi fbank or MFCC frames (T, D) of (1, samples) at 16-bit scale.  Every frame is computed
     from its own samples alone (DC removal, pre-emphasis, window, FFT), so the frames of a signal
-    cut at a frame's first sample are those of the whole (``recog.features.stream``)."""
+    cut at a frame's first sample are those of the whole (``recog.features.stream``).  ``warp`` != 1
+    moves the mel filters by Kaldi's piecewise-linear VTLN warp (``vtln_warp``; VTLP when random)."""
     kaldi = torchaudio.compliance.kaldi
     common = dict(
         sample_frequency=cfg.sample_rate,
@@ -64,6 +66,7 @@ def frame_features(w: torch.Tensor, cfg: AudioFeatures) -> torch.Tensor:
         dither=cfg.dither,
         num_mel_bins=cfg.num_mel_bins,
         energy_floor=1.0,
+        vtln_warp=warp,
     )
     if cfg.kind == "fbank":
         feats = kaldi.fbank(w, use_energy=cfg.energy, **common)
@@ -91,11 +94,13 @@ def audio_features(path: str | Path | torch.Tensor, cfg: AudioFeatures, perturba
     from . import FeatureError
 
     wav = path if isinstance(path, torch.Tensor) else load_audio(path, cfg.sample_rate)
+    warp = 1.0
     if perturbation:
-        from .spec_augment import perturb
+        from .spec_augment import perturb, vtlp_warp
 
         wav = perturb(wav, cfg.sample_rate, perturbation)
+        warp = vtlp_warp(perturbation)
     try:
-        return waveform_features(wav, cfg)
+        return waveform_features(wav, cfg, warp)
     except FeatureError as e:
         raise FeatureError(f"{path}: {e}") from None

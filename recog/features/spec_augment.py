@@ -14,6 +14,10 @@ Waveform perturbations (``perturb``), applied before feature extraction:
   and ESPnet's speed perturbation (sox ``speed``) does; the utterance lasts 1/F as long.
 * ``narrowband``: down to 8 kHz and back up, so nothing above 4 kHz is left: telephone bandwidth,
   so that narrow-band input is not a foreign country to a wide-band model.
+* ``vtlpA`` (e.g. ``vtlp0.9``): vocal tract length perturbation (Jaitly & Hinton 2013): the waveform
+  as it is, the mel filterbank's frequencies warped by A (Kaldi's piecewise-linear VTLN warp, 100 Hz
+  to 500 Hz below Nyquist), as if the speaker's vocal tract were 1/A as long: formants move, tempo
+  and pitch do not (``speedF`` moves all three).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import torch
 import torchaudio
 
 _SPEED = re.compile(r"^speed([0-9]*\.?[0-9]+)$")
+_VTLP = re.compile(r"^vtlp([0-9]*\.?[0-9]+)$")
 
 
 class SpecAugment:
@@ -59,9 +64,11 @@ def perturbation_names(spec: str) -> list[str]:
     """``"speed0.9,speed1.1,narrowband"`` -> the names, checked; ValueError for an unknown one."""
     names = [s.strip() for s in spec.split(",") if s.strip()]
     for n in names:
-        m = _SPEED.match(n)
-        if not (n == "narrowband" or (m and 0.5 <= float(m.group(1)) <= 2.0 and float(m.group(1)) != 1.0)):
-            raise ValueError(f"unknown perturbation {n!r}: speedF (0.5 <= F <= 2, F != 1) or narrowband")
+        m, v = _SPEED.match(n), _VTLP.match(n)
+        if not (n == "narrowband" or (m and 0.5 <= float(m.group(1)) <= 2.0 and float(m.group(1)) != 1.0)
+                or (v and 0.8 <= float(v.group(1)) <= 1.2 and float(v.group(1)) != 1.0)):
+            raise ValueError(f"unknown perturbation {n!r}: speedF (0.5 <= F <= 2, F != 1), vtlpA (0.8 <= A <= 1.2, "
+                             "A != 1) or narrowband")
     if len(set(names)) != len(names):
         raise ValueError(f"perturbations repeated in {spec!r}")
     return names
@@ -77,4 +84,12 @@ def perturb(wav: torch.Tensor, sample_rate: int, name: str) -> torch.Tensor:
     if name == "narrowband":
         narrow = torchaudio.functional.resample(wav, sample_rate, 8000)
         return torchaudio.functional.resample(narrow, 8000, sample_rate)[: wav.shape[-1]]
+    if _VTLP.match(name):  # the filterbank is warped instead (vtlp_warp)
+        return wav
     raise ValueError(f"unknown perturbation {name!r}")
+
+
+def vtlp_warp(name: str) -> float:
+    """The filterbank warp factor of perturbation ``name``: A for ``vtlpA``, else 1.0."""
+    v = _VTLP.match(name)
+    return float(v.group(1)) if v else 1.0

@@ -71,9 +71,27 @@ def test_narrowband_removes_what_lies_above_4khz():
     assert _power_at(nb, 1000) > 0.9 * _power_at(w, 1000)
 
 
+def test_vtlp_moves_the_formants_not_the_tempo():
+    """vtlpA warps the mel filterbank: a 1.5 kHz tone's strongest mel bin moves up for A > 1 and
+    down for A < 1, the waveform and the number of frames stay as they are."""
+    from recog.config import Config
+    from recog.features.audio import audio_features
+
+    cfg = Config.load(None, ["features.modality=audio"]).features.audio
+    w = 0.3 * _tone(1500.0)
+    assert torch.equal(perturb(w, 16000, "vtlp1.1"), w)
+    peak = {}
+    for p in ("", "vtlp0.9", "vtlp1.1"):
+        f = audio_features(w, cfg, p)
+        assert f.shape[0] == 98
+        peak[p] = int(f[:, : cfg.num_mel_bins].mean(0).argmax())
+    assert peak["vtlp0.9"] < peak[""] < peak["vtlp1.1"]
+
+
 def test_perturbation_names_are_checked():
     assert perturbation_names("speed0.9, speed1.1,narrowband") == ["speed0.9", "speed1.1", "narrowband"]
-    for bad in ("speed1.0", "speed3", "louder", "speed0.9,speed0.9"):
+    assert perturbation_names("vtlp0.9,vtlp1.1") == ["vtlp0.9", "vtlp1.1"]
+    for bad in ("speed1.0", "speed3", "louder", "speed0.9,speed0.9", "vtlp1", "vtlp0.5"):
         with pytest.raises(ValueError):
             perturbation_names(bad)
 
