@@ -104,7 +104,7 @@ class LoadedModel:
     def __init__(self, d: dict):
         self.cfg = Config.from_dict(d["config"])
         self.symbols = SymbolTable(d["symbols"], d["unit"])
-        self.cmvn = normaliser(self.cfg.features.cmvn, d.get("cmvn"))
+        self.cmvn = normaliser(self.cfg.features.cmvn, d.get("cmvn"), self.cfg.features.cmvn_prior)
         # outputs: the symbols (blank included), or a regression model's target values
         self.model = build_model(self.cfg, int(d["state_dict"]["output.weight"].shape[0]))
         self.model.load_state_dict(d["state_dict"])

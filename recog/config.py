@@ -57,6 +57,8 @@ class FeatureConfig:
     cmvn: bool | str = "none"      # none | global (training statistics) | utterance | speaker (each speaker's
                                    # statistics in the data at hand) | running (frames so far:
                                    # streams exactly, features/cmvn.py); true = global
+    cmvn_prior: int = 0            # running: the training set's global statistics (cmvn.pt) count as this many
+                                   # frames before the first (online CMVN with a prior); 0: none
     image: ImageFeatures = field(default_factory=ImageFeatures)
     audio: AudioFeatures = field(default_factory=AudioFeatures)
     vector: VectorFeatures = field(default_factory=VectorFeatures)
@@ -313,6 +315,8 @@ def _validate(obj, prefix: str) -> None:
             raise ConfigError(f"{where}: {getattr(obj, attr)!r} is not one of {', '.join(choices)}")
     if isinstance(obj, Config):
         _check_latency(obj)
+        if obj.features.cmvn_prior < 0 or (obj.features.cmvn_prior and obj.features.cmvn != "running"):
+            raise ConfigError("features.cmvn_prior (frames >= 0) is the prior of features.cmvn=running")
     if isinstance(obj, Config) and obj.data.sequence_length == "shortest" and obj.model.output == "ctc":
         # a transcript cannot be cut with its frames (which symbols fall in the cut-off part is unknown)
         raise ConfigError("data.sequence_length=shortest cuts frames off the sequences, which CTC transcripts "

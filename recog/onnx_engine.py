@@ -132,7 +132,7 @@ class LoadedOnnx:
         self.symbols = SymbolTable(d["symbols"], d["unit"])
         stats = d.get("cmvn")
         self.cmvn = normaliser(self.cfg.features.cmvn, {k: np.asarray(v, dtype=np.float32) for k, v in stats.items()}
-                               if stats else None)
+                               if stats else None, self.cfg.features.cmvn_prior)
         self.meta = d.get("meta", {})
         self.precision = d.get("precision", "fp32")
         # the torch network's shape arithmetic (output lengths); its weights are never used

@@ -160,14 +160,15 @@ class Trainer:
             check_settings(m, cfg.features, against="config")
         self.symbols = output_symbols(cfg.model, train_utts, tokens)  # label/frame: the data's classes
         stats = None
-        if cfg.features.cmvn == "global":
+        if cfg.features.cmvn == "global" or cfg.features.cmvn_prior > 0:
             folder = train_manifest if train_manifest.is_dir() else train_manifest.parent
             cp = Path(cmvn_path) if cmvn_path else folder / "cmvn.pt"
             if not cp.is_file():
-                raise FileNotFoundError(f"{cp}: CMVN statistics not found (features.cmvn=global; "
+                raise FileNotFoundError(f"{cp}: CMVN statistics not found (features.cmvn={cfg.features.cmvn}"
+                                        f"{', features.cmvn_prior' if cfg.features.cmvn_prior else ''}; "
                                         "recog features --cmvn writes them, or pass --cmvn)")
             stats = torch.load(cp, weights_only=True)
-        self.cmvn = normaliser(cfg.features.cmvn, stats)
+        self.cmvn = normaliser(cfg.features.cmvn, stats, cfg.features.cmvn_prior)
         torch.manual_seed(t.seed)
         n_out = num_outputs(cfg.model, self.symbols, train_utts)
         self.targets = TargetReader(cfg.model, self.symbols, n_out)

@@ -14,7 +14,10 @@
 * ``none``.
 
 * ``running``: frame t normalised by the mean and variance of frames 0..t (``RunningCMVN``),
-  what a stream can compute: train with it and streaming is exact.
+  what a stream can compute: train with it and streaming is exact.  With ``features.cmvn_prior: N``
+  the training set's global statistics count as N frames seen before the first (online CMVN with a
+  prior, as Kaldi's ``OnlineCmvn`` starts from global statistics): the first frames of an input are
+  normalised by something close to the average voice rather than by themselves alone.
 
 Streams (``recog.stream``) cannot wait for an utterance's end, so a ``utterance`` model streams
 with ``running`` statistics: the same however the frames are cut into chunks, equal to
@@ -117,8 +120,12 @@ class RunningCMVN:
     0..t, x'_t = (x_t − m_t) / s_t with m_t = (1/(t+1)) Σ_{u≤t} x_u, s_t² = (1/(t+1)) Σ_{u≤t} x_u² − m_t²
     (s_t at least 1e-5; frame 0 becomes 0).  Stateful: one instance per stream."""
 
-    def __init__(self):
+    def __init__(self, prior: CMVN | None = None, frames: int = 0):
+        """``prior``: global statistics counted as ``frames`` frames before the first."""
         self.n, self.s, self.ss = 0, 0.0, 0.0
+        if prior is not None and frames > 0:
+            mean, var = prior.mean.astype(np.float64), prior.std.astype(np.float64) ** 2
+            self.n, self.s, self.ss = int(frames), frames * mean, frames * (var + mean**2)
 
     def __call__(self, f: np.ndarray) -> np.ndarray:
         f64 = f.astype(np.float64)
@@ -133,28 +140,39 @@ class RunningCMVN:
 
 
 class PrefixCMVN:
-    """``features.cmvn: running`` on whole utterances: ``RunningCMVN`` afresh for every input."""
+    """``features.cmvn: running`` on whole utterances: ``RunningCMVN`` afresh for every input (from
+    the global statistics ``prior`` counted as ``frames`` frames, when given)."""
+
+    def __init__(self, prior: CMVN | None = None, frames: int = 0):
+        self.prior, self.frames = prior, frames
 
     def __call__(self, f: np.ndarray) -> np.ndarray:
-        return RunningCMVN()(f)
+        return self.stream()(f)
 
-    def state(self) -> None:
-        return None
+    def stream(self) -> RunningCMVN:
+        return RunningCMVN(self.prior, self.frames)
+
+    def state(self) -> dict | None:
+        return self.prior.state() if self.prior is not None and self.frames > 0 else None
 
 
 def stream_normaliser(norm):
     """The normaliser a stream uses in place of a model's (``normaliser``): a fresh
     ``RunningCMVN`` for ``utterance`` and ``running``, the same one otherwise (it reads one frame
     at a time)."""
-    return RunningCMVN() if isinstance(norm, (UtteranceCMVN, PrefixCMVN, SpeakerCMVN)) else norm
+    if isinstance(norm, PrefixCMVN):
+        return norm.stream()
+    return RunningCMVN() if isinstance(norm, (UtteranceCMVN, SpeakerCMVN)) else norm
 
 
-def normaliser(mode: str, stats: dict | None):
+def normaliser(mode: str, stats: dict | None, prior_frames: int = 0):
     """The normaliser a model uses: per-utterance, its global statistics (whenever it has
-    them), or none."""
+    them; for ``running`` the prior of ``prior_frames`` frames), or none."""
     if mode == "utterance":
         return UtteranceCMVN()
     if mode == "running":
+        if stats is not None and prior_frames > 0:
+            return PrefixCMVN(CMVN.from_state(stats), prior_frames)
         return PrefixCMVN()
     if mode == "speaker":
         return SpeakerCMVN()
