@@ -126,3 +126,26 @@ def test_decoding_a_manifest_fits_its_speakers(tmp_path):
     got = tr.manifest_features(utts[4]).numpy()
     bob = np.concatenate([feats[u.id] for u in utts if u.speaker == "bob"])
     np.testing.assert_allclose(got, (feats["bob1"] - bob.mean(0)) / bob.std(0), atol=1e-4)
+
+
+def test_running_cmvn_with_a_prior_starts_from_the_global_statistics():
+    """features.cmvn_prior: N: the global statistics count as N frames before the first; a stream
+    cut anywhere gives the whole input's outputs; the prior is what the model keeps."""
+    from recog.config import Config, ConfigError
+    from recog.features.cmvn import CMVN, normaliser, stream_normaliser
+
+    g = CMVN(np.array([1.0, 2.0]), np.array([2.0, 0.5]))
+    x = (np.random.default_rng(0).normal(size=(50, 2)) * 3 + 4).astype(np.float32)
+    norm = normaliser("running", g.state(), 200)
+    out = norm(x)
+    n0, x0 = 200, float(x[0, 0])
+    mean = (n0 * 1.0 + x0) / (n0 + 1)
+    var = (n0 * (2.0**2 + 1.0**2) + x0**2) / (n0 + 1) - mean**2
+    assert out[0, 0] == pytest.approx((x0 - mean) / np.sqrt(var), rel=1e-5)
+    s = stream_normaliser(norm)
+    np.testing.assert_allclose(np.concatenate([s(x[:17]), s(x[17:])]), out, atol=1e-6)
+    assert norm.state() is not None and normaliser("running", None, 0).state() is None
+    # without the prior frame 0 is normalised by itself alone (to 0)
+    assert np.abs(normaliser("running", None)(x)[0]).max() == 0.0
+    with pytest.raises(ConfigError, match="cmvn_prior"):
+        Config.load(None, ["features.cmvn=utterance", "features.cmvn_prior=10"])
