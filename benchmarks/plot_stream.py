@@ -2,8 +2,8 @@
 """Plot the streaming trade-off: error rate against latency, from ``benchmarks/stream.py`` tables.
 
 Each ``NAME=FILE`` is one model's table (the markdown ``stream.py`` prints); every row of it
-becomes a point at (its largest wait, its error rate), labelled ``NAME`` (and the row's run when a
-table has several rows).  PNG or SVG by the file name; needs matplotlib (``pip install -e '.[plot]'``).
+becomes a point at (its largest wait, its error rate), labelled ``NAME`` (with "whole" or "streamed"
+when a table has several rows).  PNG or SVG by the file name; needs matplotlib (``pip install -e '.[plot]'``).
 
     python benchmarks/plot_stream.py --out tradeoff.png --title "LJSpeech test" \\
         blstm=stream_blstm.md lc10=stream_lc10.md uni=stream_uni.md
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"plot_stream: {path}: no table rows", file=sys.stderr)
             return 2
         for run, er, wait in rows:
-            label = name if len(rows) == 1 else f"{name}: {run}"
+            label = name if len(rows) == 1 else f"{name} ({'whole' if run.startswith('whole') else 'streamed'})"
             ax.scatter(wait / 1000, er)
             ax.annotate(label, (wait / 1000, er), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_xscale("log")
