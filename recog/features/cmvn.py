@@ -158,8 +158,8 @@ class PrefixCMVN:
 
 def stream_normaliser(norm):
     """The normaliser a stream uses in place of a model's (``normaliser``): a fresh
-    ``RunningCMVN`` for ``utterance`` and ``running``, the same one otherwise (it reads one frame
-    at a time)."""
+    ``RunningCMVN`` for ``utterance``, ``speaker`` and ``running`` (with a ``running`` model's
+    prior), the same one otherwise (it reads one frame at a time)."""
     if isinstance(norm, PrefixCMVN):
         return norm.stream()
     return RunningCMVN() if isinstance(norm, (UtteranceCMVN, SpeakerCMVN)) else norm
