@@ -95,6 +95,8 @@ class ModelConfig:
     chunk: int = 0                 # > 0: latency-controlled BLSTM (models/latency.py): chunks of this many frames
                                    # (after the front end), the forward state carried; in training and streaming
     right_context: int = 0         # ... and the backward direction reads this many frames past each chunk
+    init: str = "torch"            # torch (PyTorch's defaults) | keras (Glorot input, orthogonal recurrent weights,
+                                   # LSTM forget-gate bias 1: models/init.py)
 
 
 @dataclass
@@ -141,6 +143,7 @@ class TrainConfig:
     checkpoint_every: int = 0      # also checkpoint every N steps inside an epoch (0: epoch ends only)
     keep_epochs: int = 0           # also keep the weights of the last N epochs (epoch<N>.pt) to average
     augment: bool = False          # images: random distortions on the fly (training only)
+    writer_style: bool = False     # with augment: also wobble, margins, ink/paper texture, blur, JPEG
     spec_augment: bool = False     # audio: SpecAugment frequency and time masks (training only)
     freq_masks: int = 2            # ... number of frequency masks,
     freq_width: int = 8            # ... each up to this many mel bins wide,

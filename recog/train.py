@@ -207,9 +207,9 @@ class Trainer:
         if t.augment:
             if cfg.features.modality != "image":
                 raise ValueError("train.augment applies to images (features.modality=image)")
-            from .features.augment import LineAugmenter
+            from .features.augment import AugmentParams, LineAugmenter
 
-            augment = LineAugmenter(seed=t.seed)
+            augment = LineAugmenter(seed=t.seed, params=AugmentParams.writer_style() if t.writer_style else None)
         self.dataset = UtteranceDataset(self.train_utts, cfg.features, self.symbols, self.cmvn, augment=augment,
                                         feature_augment=spec_augment(cfg), targets=self.targets)
         self.loss = loss_function(cfg.model.output)

@@ -6,9 +6,10 @@
 # held-out speaker and the mean.
 #
 #   recipes/fsdd_digits/run.sh --corpus DIR [--conf conf/bilstm.yaml] [--tag NAME] [--work DIR]
-#                              [--speakers "a b ..."] [--stage N] [--stop-stage M] [key=value ...]
+#                              [--speakers "a b ..."] [--init MODEL] [--stage N] [--stop-stage M] [key=value ...]
 #
 # DIR: the FSDD repository (recordings/) or any folder of {digit}_{speaker}_{index}.wav|flac.
+# --init MODEL starts every fold from MODEL's encoder (conf/bilstm_init.yaml with pretrained/ljspeech).
 # Stages, for every held-out speaker in WORK/SPEAKER/: 1 data (recog prep fsdd --target digit),
 # 2 features, 3 train, 4 decode test (best.pt), 5 score (accuracy, confusion matrix); then 6 the table
 # (WORK/exp-TAG.md).
@@ -17,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 corpus=${FSDD:-}
 stage=1 stop_stage=6
 conf=$here/conf/bilstm.yaml
-tag= work=$here speakers=
+tag= work=$here speakers= init=
 . "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (FSDD: recordings/ or flac/)" >&2; exit 2; }
 tag=${tag:-$(basename "$conf" .yaml)}

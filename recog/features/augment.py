@@ -7,7 +7,12 @@ grey ('L') image before normalisation.  Each transform fires with its own probab
 * affine: a small rotation (baseline skew) and a horizontal stretch;
 * slant: a horizontal shear about the middle row;
 * elastic distortion: a smooth random displacement field (Simard et al. 2003), bilinear sampling;
-* contrast and brightness jitter.
+* contrast and brightness jitter;
+* writer style (``AugmentParams.writer_style()``, ``train.writer_style: true``): baseline wobble, ink
+  size within the line box (margins), ink texture (uneven pen pressure), paper texture (stains and
+  grain), blur and JPEG compression.  Synthetic font lines are too clean and too regular: a font
+  draws every ``a`` the same on a flat baseline in flat black on white; these make them look like
+  scanned pages of a pen.
 
 Geometric transforms grow the canvas as needed so that no ink is cut off; new pixels get the paper
 tone (the image's median).  Use it for training only (never at evaluation).  With ``seed`` the
@@ -20,6 +25,7 @@ synthetic-line generator (``data_prep.synth_lines``).
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import sys
@@ -103,6 +109,25 @@ class AugmentParams:
     p_contrast: float = 0.5
     contrast: tuple[float, float] = (0.6, 1.3)
     brightness: tuple[float, float] = (-25.0, 25.0)  # grey levels
+    # writer style: off unless writer_style() (the defaults keep the recipes' augmentation as it was)
+    p_wobble: float = 0.0
+    wobble: tuple[float, float] = (0.01, 0.04)    # amplitude of the baseline's sine, x height
+    wobble_period: tuple[float, float] = (2.0, 8.0)  # its period, x height
+    p_margin: float = 0.0
+    margin: float = 0.15          # most paper added above or below, x height (smaller ink)
+    p_ink: float = 0.0
+    ink: tuple[float, float] = (0.55, 1.0)        # ink darkness kept, before the field's +-0.15
+    p_paper: float = 0.0
+    stain: tuple[float, float] = (5.0, 25.0)      # grey levels of the smooth paper field
+    grain: tuple[float, float] = (2.0, 8.0)       # sd of the per-pixel paper noise
+    p_blur: float = 0.0
+    blur: tuple[float, float] = (0.3, 1.2)        # Gaussian radius, px per 64 px of height
+    p_jpeg: float = 0.0
+    jpeg_quality: tuple[int, int] = (15, 75)
+
+    @classmethod
+    def writer_style(cls) -> "AugmentParams":
+        return cls(p_wobble=0.4, p_margin=0.3, p_ink=0.4, p_paper=0.4, p_blur=0.3, p_jpeg=0.3)
 
 
 class LineAugmenter:
@@ -159,6 +184,7 @@ class LineAugmenter:
         if rng.random() < p.p_elastic:
             img = elastic_distort(img, alpha=p.elastic_alpha * h, spacing=max(4.0, p.elastic_spacing * h),
                                   rng=rng, fill=paper)
+        img = self._writer_style(img, paper, h)
         if rng.random() < p.p_contrast:
             c = rng.uniform(*p.contrast)
             b = rng.uniform(*p.brightness)
@@ -166,6 +192,76 @@ class LineAugmenter:
             a = (a - paper) * c + paper + b
             img = Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), mode="L")
         return img
+
+
+    def _writer_style(self, img: Image.Image, paper: float, h: int) -> Image.Image:
+        p, rng = self.params, self.rng
+        if rng.random() < p.p_wobble:
+            img = wobble(img, rng.uniform(*p.wobble) * h, rng.uniform(*p.wobble_period) * h,
+                         rng.uniform(0, 2 * math.pi), paper)
+        if rng.random() < p.p_margin:
+            img = add_margins(img, int(rng.uniform(0, p.margin) * h), int(rng.uniform(0, p.margin) * h), paper)
+        if rng.random() < p.p_ink:
+            img = ink_texture(img, paper, rng.uniform(*p.ink), rng)
+        if rng.random() < p.p_paper:
+            img = paper_texture(img, rng.uniform(*p.stain), rng.uniform(*p.grain), rng)
+        if rng.random() < p.p_blur:
+            img = img.filter(ImageFilter.GaussianBlur(rng.uniform(*p.blur) * h / 64))
+        if rng.random() < p.p_jpeg:
+            img = jpeg(img, int(rng.integers(p.jpeg_quality[0], p.jpeg_quality[1] + 1)))
+        return img
+
+
+# --- writer style ------------------------------------------------------------------------------
+
+def wobble(img: Image.Image, amplitude: float, period: float, phase: float, fill: float) -> Image.Image:
+    """Bend the baseline: column x moves down by amplitude * sin(2 pi x / period + phase) px,
+    on a canvas grown by ceil(amplitude) above and below so that no ink is cut off."""
+    pad = int(math.ceil(amplitude))
+    a = np.pad(np.asarray(img, dtype=np.float32), ((pad, pad), (0, 0)), constant_values=fill)
+    x = np.arange(a.shape[1], dtype=np.float32)
+    shift = amplitude * np.sin(2 * math.pi * x / period + phase)
+    dy = np.broadcast_to(-shift[None, :], a.shape).astype(np.float32)   # out[y] = in[y - shift]
+    out = remap(a, np.zeros_like(a), dy, fill)
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), mode="L")
+
+
+def add_margins(img: Image.Image, top: int, bottom: int, fill: float) -> Image.Image:
+    """Paper above and below: after height normalisation the ink is smaller and sits elsewhere."""
+    a = np.pad(np.asarray(img), ((max(0, top), max(0, bottom)), (0, 0)), constant_values=int(round(fill)))
+    return Image.fromarray(a, mode="L")
+
+
+def _smooth(shape: tuple[int, int], spacing: float, rng: np.random.Generator) -> np.ndarray:
+    """A smooth N(0, 1)-ish random field over ``shape`` changing over ``spacing`` px."""
+    return elastic_field(shape[0], shape[1], 1.0, spacing, rng)[0]
+
+
+def ink_texture(img: Image.Image, paper: float, level: float, rng: np.random.Generator) -> Image.Image:
+    """Uneven pen pressure: each pixel's ink (paper - grey) is scaled by level + 0.15 * a smooth
+    field, clipped to [0.2, 1]; paper pixels (no ink) are unchanged."""
+    a = np.asarray(img, dtype=np.float32)
+    ink = np.clip(paper - a, 0, None)
+    scale = np.clip(level + 0.15 * _smooth(a.shape, max(4.0, a.shape[0] / 2), rng), 0.2, 1.0)
+    out = np.where(ink > 0, paper - ink * scale, a)
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), mode="L")
+
+
+def paper_texture(img: Image.Image, stain: float, grain: float, rng: np.random.Generator) -> Image.Image:
+    """Stains (a smooth field of about ``stain`` grey levels, changing over a line height) and grain
+    (per-pixel noise of sd ``grain``) added to the whole image."""
+    a = np.asarray(img, dtype=np.float32)
+    field = stain * _smooth(a.shape, max(4.0, float(a.shape[0])), rng)
+    out = a + field + rng.normal(0.0, grain, a.shape).astype(np.float32)
+    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), mode="L")
+
+
+def jpeg(img: Image.Image, quality: int) -> Image.Image:
+    """A JPEG round trip at ``quality`` (blocking and ringing artefacts of scanned archives)."""
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=int(quality))
+    buf.seek(0)
+    return Image.open(buf).convert("L")
 
 
 def _ink(img: Image.Image, paper: float) -> float:

@@ -10,6 +10,7 @@ from ..config import Config
 from ..features import feature_dim
 from .frontends import ConvFrontend, StackFrontend
 from .heads import Head, check_frame_rate, per_frame, valid_mask
+from .init import initialise
 from .latency import lc_encode
 from .mlp import FramewiseMLP
 from .rnn import RecurrentEncoder, align
@@ -46,6 +47,7 @@ class CTCModel(nn.Module):
         self.chunk = n if isinstance(n, int) else 0
         # latency-controlled BLSTM (model.chunk, model.right_context; see .latency): 0 = off
         self.lc_chunk, self.lc_right = (m.chunk, m.right_context) if m.bidirectional and m.cell != "mlp" else (0, 0)
+        initialise(self, m.init)
 
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return self.frontend.output_lengths(lengths)

@@ -8,8 +8,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from recog.config import FeatureConfig
 from recog.features import extract
-from recog.features.augment import (AugmentParams, LineAugmenter, affine, elastic_distort, elastic_field,
-                                    remap)
+from recog.features.augment import (AugmentParams, LineAugmenter, add_margins, affine, elastic_distort,
+                                    elastic_field, ink_texture, jpeg, paper_texture, remap, wobble)
 
 ALWAYS = AugmentParams(p_morph=1.0, p_affine=1.0, p_slant=1.0, p_elastic=1.0, p_contrast=1.0)
 
@@ -107,3 +107,75 @@ def test_extract_hook(tmp_path):
 def test_tiny_images(size):
     out = LineAugmenter(seed=0, params=ALWAYS)(Image.new("L", size, 200))
     assert out.mode == "L" and out.width >= 1 and out.height >= 1
+
+
+# --- writer style -----------------------------------------------------------------------------
+
+def _hline(width: int = 200, height: int = 40, row: int = 20) -> Image.Image:
+    a = np.full((height, width), 230, np.uint8)
+    a[row, :] = 20
+    return Image.fromarray(a, mode="L")
+
+
+def test_wobble_follows_the_sine():
+    amp, period = 3.0, 50.0
+    out = np.asarray(wobble(_hline(), amp, period, 0.0, 230), dtype=np.float64)
+    assert out.shape == (40 + 2 * 3, 200)
+    ink = np.clip(230 - out, 0, None)
+    centre = (ink * np.arange(out.shape[0])[:, None]).sum(0) / ink.sum(0)   # ink row per column
+    x = np.arange(200)
+    want = 20 + 3 + amp * np.sin(2 * np.pi * x / period)                    # line moved down by the sine
+    assert np.abs(centre - want).max() < 0.35
+    assert ink.sum() == pytest.approx(210 * 200, rel=0.02)                 # no ink lost
+
+
+def test_margins_add_paper_only():
+    img = _line()
+    out = add_margins(img, 7, 3, 235)
+    a = np.asarray(out)
+    assert out.size == (img.width, img.height + 10)
+    assert (a[:7] == 235).all() and (a[-3:] == 235).all()
+    assert np.array_equal(a[7:-3], np.asarray(img))
+
+
+def test_ink_texture_lightens_ink_and_keeps_paper():
+    img = _line()
+    a = np.asarray(img, dtype=np.float64)
+    out = np.asarray(ink_texture(img, 235.0, 0.6, np.random.default_rng(0)), dtype=np.float64)
+    paper = a >= 235
+    assert np.array_equal(out[paper], a[paper])
+    ink_before, ink_after = (235 - a[~paper]).sum(), (235 - out[~paper]).sum()
+    assert 0.4 * ink_before < ink_after < 0.8 * ink_before           # ~0.6 of the ink is kept
+    assert (out[~paper] >= a[~paper] - 0.5).all()                     # never darker
+
+
+def test_paper_texture_keeps_the_text_readable():
+    img = _line()
+    a = np.asarray(img, dtype=np.float64)
+    out = np.asarray(paper_texture(img, 20.0, 5.0, np.random.default_rng(1)), dtype=np.float64)
+    paper, ink = a == 235, a <= 60
+    noise = out[paper] - 235
+    assert 3.0 < noise.std() < 30.0                                   # stains and grain are there
+    assert out[ink].mean() < out[paper].mean() - 100                  # ink stays far darker than paper
+
+
+def test_jpeg_round_trip_is_close_and_lossy():
+    img = _line()
+    a = np.asarray(img, dtype=np.float64)
+    lo = np.asarray(jpeg(img, 15), dtype=np.float64)
+    hi = np.asarray(jpeg(img, 95), dtype=np.float64)
+    assert lo.shape == a.shape
+    assert 0 < np.abs(hi - a).mean() < np.abs(lo - a).mean() < 15
+
+
+def test_writer_style_params_apply_every_transform_and_reproduce():
+    img = _line()
+    p = AugmentParams.writer_style()
+    assert min(p.p_wobble, p.p_margin, p.p_ink, p.p_paper, p.p_blur, p.p_jpeg) > 0
+    assert AugmentParams().p_wobble == AugmentParams().p_jpeg == 0       # off by default
+    every = AugmentParams(p_morph=0, p_affine=0, p_slant=0, p_elastic=0, p_contrast=0, p_wobble=1, p_margin=1,
+                          p_ink=1, p_paper=1, p_blur=1, p_jpeg=1)
+    outs = [LineAugmenter(seed=3, params=every)(img) for _ in range(2)]
+    assert outs[0].tobytes() == outs[1].tobytes()
+    assert outs[0].height > img.height and outs[0].width == img.width
+    assert np.asarray(outs[0]).std() > 0
