@@ -12,7 +12,10 @@ them into ``data_prep.fonts.FontFace`` objects for the generator's *training* wr
 is one of them (``HELD_OUT`` is checked).
 
 A family that cannot be fetched or has no Latin 400 file is reported and skipped; capitals-only
-families are dropped by ``data_prep.fonts.probe`` like the Debian ones.  With these 145 hands
+families are dropped by ``data_prep.fonts.probe`` like the Debian ones.  Each package's licence (the
+registry's ``license`` field) is checked against ``LICENSES``, the ones that allow training on and
+shipping a model made from the rendered text, and kept beside the face (``<id>.license``): of the
+145 families listed, 131 are OFL-1.1, 13 Apache-2.0 and one MIT (checked 2026-12-06).  With these 145 hands
 added, the held-out-font test CER fell from 22.69 to 10.56 greedy (``pretrained/synth_iam``).
 
 Usage::
@@ -97,6 +100,10 @@ HELD_OUT = frozenset({"kristi", "delphine", "breip", "stevehand", "havana", "dan
                       "kaushan-script", "klee-one", "comic-neue", "leckerli-one", "lobster"})
 
 
+#: licences under which a rendered face may train a model that is then shipped
+LICENSES = frozenset({"OFL-1.1", "Apache-2.0", "MIT", "UFL-1.0", "CC0-1.0"})
+
+
 def face_file(cache: Path, fid: str) -> Path:
     return Path(cache) / f"{fid}.woff"
 
@@ -117,17 +124,30 @@ def extract_latin_400(tarball: bytes, fid: str) -> bytes:
         return tf.extractfile(member).read()
 
 
+def license_of(cache: Path, fid: str) -> str | None:
+    """The licence recorded when ``fid`` was fetched (None: not recorded)."""
+    p = face_file(cache, fid).with_suffix(".license")
+    return p.read_text().strip() if p.is_file() else None
+
+
 def fetch_one(fid: str, cache: Path, registry: str = REGISTRY, timeout: float = 60.0) -> Path:
-    """Download one family's Latin 400 face into ``cache`` (kept there: later calls are free)."""
+    """Download one family's Latin 400 face into ``cache`` (kept there: later calls are free) after
+    checking its licence (FontError if it is not in ``LICENSES``), recorded in ``<id>.license``."""
     path = face_file(cache, fid)
-    if path.is_file():
+    lic = license_of(cache, fid)
+    if path.is_file() and lic in LICENSES:
         return path
     meta = json.loads(_get(f"{registry}/@fontsource/{fid}/latest", timeout))
-    data = extract_latin_400(_get(meta["dist"]["tarball"], timeout), fid)
+    lic = str(meta.get("license") or "none given")
+    if lic not in LICENSES:
+        raise F.FontError(f"licence {lic!r} is not one we train on ({', '.join(sorted(LICENSES))})")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    if not path.is_file():
+        data = extract_latin_400(_get(meta["dist"]["tarball"], timeout), fid)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    path.with_suffix(".license").write_text(lic + "\n")
     return path
 
 
@@ -181,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for f in faces:
         miss = "".join(sorted(F.probe(f.path).missing)) or "-"
-        print(f"{f.family:28s} missing: {miss}")
+        print(f"{f.family:28s} {license_of(args.cache, f.family) or '?':12s} missing: {miss}")
     print(f"{len(faces)} usable families in {args.cache}", file=sys.stderr)
     return 0 if faces else 1
 

@@ -34,13 +34,14 @@ def _tarball(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def _publish(reg: Path, fid: str, members: dict[str, bytes]) -> None:
+def _publish(reg: Path, fid: str, members: dict[str, bytes], license: str = "OFL-1.1") -> None:
     """Lay out ``fid`` as the npm registry would serve it: metadata JSON pointing at a tarball."""
     d = reg / "@fontsource" / fid
     d.mkdir(parents=True)
     tgz = d / f"{fid}-5.0.0.tgz"
     tgz.write_bytes(_tarball(members))
-    (d / "latest").write_text(json.dumps({"name": f"@fontsource/{fid}", "dist": {"tarball": tgz.as_uri()}}))
+    (d / "latest").write_text(json.dumps({"name": f"@fontsource/{fid}", "license": license,
+                                          "dist": {"tarball": tgz.as_uri()}}))
 
 
 @pytest.fixture
@@ -51,6 +52,7 @@ def registry(tmp_path):
                                 "package/files/good-hand-latin-700-normal.woff": b"other weight"})
     _publish(reg, "no-latin", {"package/files/no-latin-cyrillic-400-normal.woff": font})
     _publish(reg, "not-a-font", {"package/files/not-a-font-latin-400-normal.woff": b"garbage"})
+    _publish(reg, "closed-hand", {"package/files/closed-hand-latin-400-normal.woff": font}, license="Proprietary")
     return reg, font
 
 
@@ -59,6 +61,7 @@ def test_fetch_extracts_the_latin_400_face_and_caches_it(registry, tmp_path):
     cache = tmp_path / "cache"
     path = G.fetch_one("good-hand", cache, registry=reg.as_uri())
     assert path == cache / "good-hand.woff" and path.read_bytes() == font
+    assert G.license_of(cache, "good-hand") == "OFL-1.1"
     # cached: a second call needs no registry at all
     assert G.fetch_one("good-hand", cache, registry=(tmp_path / "gone").as_uri()) == path
 
@@ -66,14 +69,27 @@ def test_fetch_extracts_the_latin_400_face_and_caches_it(registry, tmp_path):
 def test_bad_packages_are_reported_and_skipped(registry, tmp_path, capsys):
     reg, _ = registry
     rep = Reporter("test")
-    got = G.google_faces(["good-hand", "no-latin", "not-a-font", "missing"], cache=tmp_path / "c",
+    got = G.google_faces(["good-hand", "no-latin", "not-a-font", "missing", "closed-hand"], cache=tmp_path / "c",
                          registry=reg.as_uri(), jobs=2, rep=rep)
     assert [f.family for f in got] == ["good-hand"]
     assert got[0].package == "npm:@fontsource/good-hand" and not got[0].upper_only
-    assert rep.counts["google font"] == 3
+    assert rep.counts["google font"] == 4
     err = capsys.readouterr().err
     assert "no-latin: no Latin 400 face" in err and "not-a-font" in err and "missing" in err
-    assert not (tmp_path / "c" / "no-latin.woff").exists()
+    assert "closed-hand: licence 'Proprietary' is not one we train on" in err
+    assert not (tmp_path / "c" / "no-latin.woff").exists() and not (tmp_path / "c" / "closed-hand.woff").exists()
+
+
+def test_a_cached_face_without_a_recorded_licence_is_checked_again(registry, tmp_path):
+    reg, font = registry
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "closed-hand.woff").write_bytes(font)          # fetched by an older version, licence unknown
+    with pytest.raises(F.FontError, match="Proprietary"):
+        G.fetch_one("closed-hand", cache, registry=reg.as_uri())
+    (cache / "good-hand.woff").write_bytes(font)
+    assert G.fetch_one("good-hand", cache, registry=reg.as_uri()) == cache / "good-hand.woff"
+    assert G.license_of(cache, "good-hand") == "OFL-1.1"
 
 
 def test_held_out_families_are_refused():
