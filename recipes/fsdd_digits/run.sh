@@ -6,10 +6,13 @@
 # held-out speaker and the mean.
 #
 #   recipes/fsdd_digits/run.sh --corpus DIR [--conf conf/bilstm.yaml] [--tag NAME] [--work DIR]
-#                              [--speakers "a b ..."] [--init MODEL] [--stage N] [--stop-stage M] [key=value ...]
+#                              [--speakers "a b ..."] [--init MODEL] [--perturb speed0.9,speed1.1]
+#                              [--stage N] [--stop-stage M] [key=value ...]
 #
 # DIR: the FSDD repository (recordings/) or any folder of {digit}_{speaker}_{index}.wav|flac.
 # --init MODEL starts every fold from MODEL's encoder (conf/bilstm_init.yaml with pretrained/ljspeech).
+# --perturb LIST trains on the training speakers' recordings plus those copies (`recog features --perturb`:
+# speedF, vtlpA, narrowband ...), in feats/train_sp.
 # Stages, for every held-out speaker in WORK/SPEAKER/: 1 data (recog prep fsdd --target digit),
 # 2 features, 3 train, 4 decode test (best.pt), 5 score (accuracy, confusion matrix); then 6 the table
 # (WORK/exp-TAG.md).
@@ -18,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 corpus=${FSDD:-}
 stage=1 stop_stage=6
 conf=$here/conf/bilstm.yaml
-tag= work=$here speakers= init=
+tag= work=$here speakers= init= perturb=
 . "$here/../parse_options.sh"
 [ -n "$corpus" ] || { echo "usage: $0 --corpus DIR (FSDD: recordings/ or flac/)" >&2; exit 2; }
 tag=${tag:-$(basename "$conf" .yaml)}
@@ -37,7 +40,13 @@ for i in "${!spk[@]}"; do
   echo "== held out: $test_spk (valid: $valid_spk)"
   if run_stage 1; then prep_data 1 "test $test_spk, valid $valid_spk" fsdd --corpus "$corpus" --target digit \
     --test-speakers "$test_spk" --valid-speakers "$valid_spk"; fi
-  if run_stage 2; then extract_features 2 "" train valid test; fi
+  if run_stage 2; then
+    extract_features 2 "" train valid test
+    if [ -n "$perturb" ] && [ ! -f "$feats/train_sp/manifest.jsonl" ]; then
+      recog features --config "$conf" --data "$data/train" --out "$feats/train_sp" --perturb "$perturb" "${overrides[@]}"
+    fi
+  fi
+  train_set=train; [ -n "$perturb" ] && train_set=train_sp
   if run_stage 3; then train_model 3 valid; fi
   if run_stage 4; then decode_features 4 0 test; fi
   if run_stage 5; then score_outputs 5 label test; fi

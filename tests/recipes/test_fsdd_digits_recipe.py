@@ -44,3 +44,14 @@ def test_every_speaker_held_out_in_turn(tmp_path):
     for spk in SPEAKERS:
         train = (work / spk / "data/train/text").read_text()
         assert f"_{spk}_" not in train and f"_{spk}_" in (work / spk / "data/test/text").read_text()
+    # --perturb trains on the copies too, --init starts every fold from a model's encoder
+    init = work / "ann/exp/debug/best.pt"
+    r = run_recipe("fsdd_digits", tmp_path / "fsdd", work, "--speakers", "ann bob cyd", "--tag", "sp",
+                   "--perturb", "speed1.1", "--init", str(init), "--stop-stage", "3", "train.epochs=1")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for spk in ("ann", "bob", "cyd"):
+        n_train = len((work / spk / "data/train/text").read_text().splitlines())
+        assert len((work / spk / "feats/train_sp/text").read_text().splitlines()) == 2 * n_train
+        cmd = (work / spk / "exp/sp/cmd.txt").read_text()
+        assert f"--train {work}/{spk}/feats/train_sp " in cmd and f"--init {init}" in cmd
+    assert "initialised from" in r.stdout + r.stderr
