@@ -6,7 +6,7 @@
 # and paper texture, blur, JPEG) on top of the usual distortions, and the dewarp normalisation.
 #
 #   recipes/english_hands/run.sh --hooker DIR --synth DIR [--synth-lines 40000] [--fold-valid true]
-#        [--weights hooker=2,synth=0.33] [--valid-synth 0.1] [--init MODEL] [--conf conf/bilstm.yaml]
+#        [--weights hooker=1,synth=0.33] [--valid-synth 0.1] [--init MODEL] [--conf conf/bilstm.yaml]
 #        [--tag NAME] [--work DIR] [--stage N] [--stop-stage M] [key=value ...]
 #
 # --hooker: a folder of line images + .gt.txt with train.lst/valid.lst/test.lst (recipes/hooker
@@ -22,7 +22,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 hooker= synth= synth_lines=0 fold_valid=false
-weights=hooker=2,synth=0.33 valid_synth=0.1
+weights=hooker=1,synth=0.33 valid_synth=0.1
 stage=0 stop_stage=7
 conf=$here/conf/bilstm.yaml
 tag= work=$here package_dir= init=
