@@ -227,7 +227,8 @@ def wobble(img: Image.Image, amplitude: float, period: float, phase: float, fill
 
 
 def add_margins(img: Image.Image, top: int, bottom: int, fill: float) -> Image.Image:
-    """Paper above and below: after height normalisation the ink is smaller and sits elsewhere."""
+    """Paper above and below: after height normalisation the ink is smaller and sits elsewhere.
+    (No effect under ``features.image.dewarp``, which cuts every line to its own ink band.)"""
     a = np.pad(np.asarray(img), ((max(0, top), max(0, bottom)), (0, 0)), constant_values=int(round(fill)))
     return Image.fromarray(a, mode="L")
 
