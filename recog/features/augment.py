@@ -193,7 +193,6 @@ class LineAugmenter:
             img = Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), mode="L")
         return img
 
-
     def _writer_style(self, img: Image.Image, paper: float, h: int) -> Image.Image:
         p, rng = self.params, self.rng
         if rng.random() < p.p_wobble:
