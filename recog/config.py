@@ -304,6 +304,7 @@ _CHOICES = {
     ("ModelConfig", "output"): ("ctc", "label", "frame", "regression"),
     ("ModelConfig", "pool"): ("last", "mean"),
     ("ModelConfig", "regression"): ("sequence", "frame"),
+    ("ModelConfig", "init"): ("torch", "keras"),
     ("DataConfig", "padding_direction"): ("right", "left"),
     ("TrainConfig", "optimizer"): ("adam", "rmsprop", "sgd"),
     ("TrainConfig", "schedule"): ("plateau", "cosine", "constant"),
@@ -320,6 +321,8 @@ def _validate(obj, prefix: str) -> None:
         _check_latency(obj)
         if obj.features.cmvn_prior < 0 or (obj.features.cmvn_prior and obj.features.cmvn != "running"):
             raise ConfigError("features.cmvn_prior (frames >= 0) is the prior of features.cmvn=running")
+        if obj.train.writer_style and not obj.train.augment:
+            raise ConfigError("train.writer_style adds to train.augment's distortions: set train.augment=true too")
     if isinstance(obj, Config) and obj.data.sequence_length == "shortest" and obj.model.output == "ctc":
         # a transcript cannot be cut with its frames (which symbols fall in the cut-off part is unknown)
         raise ConfigError("data.sequence_length=shortest cuts frames off the sequences, which CTC transcripts "

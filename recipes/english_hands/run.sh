@@ -57,13 +57,7 @@ if run_stage 1; then
       --test "$synth/splits/test.txt" --out "$data/synth"
   fi
 fi
-if run_stage 2; then
-  echo "stage 2: features"
-  for s in hooker/train hooker/valid synth/train synth/valid; do
-    if [ -f "$feats/$s/manifest.jsonl" ]; then echo "  $s done, skipped"; continue; fi
-    recog features --config "$conf" --data "$data/$s" --out "$feats/$s" "${overrides[@]}"
-  done
-fi
+if run_stage 2; then extract_features 2 "" hooker/train hooker/valid synth/train synth/valid; fi
 if run_stage 3; then
   echo "stage 3: symbol table, mixes (weights $weights; valid: synthetic share $valid_synth)"
   python3 - "$data/tokens.txt" "$data/hooker/tokens.txt" "$data/synth/tokens.txt" <<'PY'

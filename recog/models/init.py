@@ -20,9 +20,6 @@ from __future__ import annotations
 
 from torch import nn
 
-SCHEMES = ("torch", "keras")
-
-
 def keras_init(model: nn.Module) -> None:
     """Re-initialise ``model``'s fused recurrent layers and linear layers as Keras would."""
     for module in model.modules():
@@ -48,7 +45,6 @@ def _keras_recurrent(rnn: nn.RNNBase) -> None:
 
 
 def initialise(model: nn.Module, scheme: str) -> None:
-    if scheme not in SCHEMES:
-        raise ValueError(f"model.init={scheme!r}: expected one of {', '.join(SCHEMES)}")
+    """``scheme`` as ``model.init`` (the config has checked it): torch changes nothing."""
     if scheme == "keras":
         keras_init(model)

@@ -53,3 +53,11 @@ def test_torch_scheme_is_pytorch_default():
 def test_unknown_scheme_is_refused():
     with pytest.raises(ValueError, match="model.init"):
         _model("lstm", "xavier")
+
+
+def test_writer_style_needs_augment():
+    from recog.config import ConfigError
+
+    with pytest.raises(ConfigError, match="train.augment=true"):
+        Config.load(None, ["train.writer_style=true"])
+    assert Config.load(None, ["train.writer_style=true", "train.augment=true"]).train.writer_style
