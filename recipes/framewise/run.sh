@@ -5,18 +5,20 @@
 # (conf/{blstm,lstm,mlp}.yaml), scored by framewise accuracy.
 #
 #   recipes/framewise/run.sh [--synth DIR] [--ljspeech DIR] [--work DIR] [--models "blstm lstm mlp"]
-#                            [--stage N] [--stop-stage M] [key=value ...]
+#                            [--tag NAME] [--stage N] [--stop-stage M] [key=value ...]
 #
 # --synth: `python -m data_prep.synth_timit --out DIR` (recipes/timit), phones folded to 39 (dev
 # and core-test speaker lists in DIR); --ljspeech: LJSpeech clips with MFA TextGrids
-# (recipes/ljspeech).  At least one.  Per corpus C in WORK/C/: 1 data, 2 features (the models share
-# them: conf/blstm.yaml's front end), 3 frame labels (recog prep frames), 4 train each model,
-# 5 decode the test set (best.pt), 6 score; 7 the table (WORK/RESULTS-table.md).
+# (recipes/ljspeech).  At least one.  --tag NAME trains into exp/MODEL_NAME (other seeds or cells
+# through key=value: --models blstm --tag nig_s1 model.cell=lstm_nig train.seed=1).  Per corpus C in
+# WORK/C/: 1 data, 2 features (the models share them: conf/blstm.yaml's front end), 3 frame labels
+# (recog prep frames), 4 train each model, 5 decode the test set (best.pt), 6 score; 7 the table
+# (WORK/RESULTS-table.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 synth= ljspeech=
 stage=1 stop_stage=7
-work=$here models="blstm lstm mlp"
+work=$here models="blstm lstm mlp" tag=
 conf=$here/conf/blstm.yaml  # the front end every model shares
 . "$here/../parse_options.sh"
 declare -A corpus=([synth]=$synth [ljspeech]=$ljspeech)
@@ -46,7 +48,7 @@ for n in "${names[@]}"; do
     done
   fi
   for m in "${model_list[@]}"; do
-    exp=$work/$n/exp/$m
+    exp=$work/$n/exp/$m${tag:+_$tag}
     if run_stage 4; then
       echo "stage 4: train $m -> $exp"
       recog train --config "$here/conf/$m.yaml" --train "$frames/train" --valid "$frames/$valid" \
@@ -70,7 +72,7 @@ if run_stage 7; then
     echo "|---|---|---|---|"
     for n in "${names[@]}"; do
       for m in "${model_list[@]}"; do
-        exp=$work/$n/exp/$m
+        exp=$work/$n/exp/$m${tag:+_$tag}
         acc=$(sed -n 's/^%ACC \([0-9.]*\).*/\1/p' "$exp/decode_test/score.txt" 2>/dev/null || true)
         w=$(sed -n 's/.*model: \([0-9.]*[MK]\) parameters.*/\1/p' "$exp/log" 2>/dev/null | tail -1 || true)
         echo "| $n | $m | ${w:--} | ${acc:-(not run)} |"

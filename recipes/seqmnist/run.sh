@@ -5,7 +5,8 @@
 # 128 units, a 10-way softmax on the last step, Adam 1e-3, batch 128, 20 epochs, a constant rate,
 # plain shuffled batches, no augmentation, no early stopping); the LSTM variants of Greff et al. 2016
 # in the same budget with conf/peephole_lstm.yaml model.cell=lstm_nig (nfg, nog, niaf, noaf, np, cifg,
-# fgr) --tag NAME; conf/best.yaml: a 2 x 128 BiLSTM with dropout.
+# fgr) --tag NAME (greff.sh runs them all with several seeds and tests each against the vanilla LSTM);
+# conf/best.yaml: a 2 x 128 BiLSTM with dropout.
 #
 #   recipes/seqmnist/run.sh --corpus DIR [--conf conf/lstm.yaml] [--tag NAME] [--work DIR]
 #                           [--valid 5000] [--checkpoint last.pt] [--stage N] [--stop-stage M] [key=value ...]

@@ -64,3 +64,19 @@ def test_framewise_recipe_on_a_tone_corpus(tmp_path):
     # the majority class (sil or one tone) is at most about half the frames
     counts = np.unique(labels, return_counts=True)[1]
     assert acc > 100 * counts.max() / counts.sum() + 10, table
+
+
+def test_greff_script_runs_framewise_variants_into_tagged_experiments(tmp_path):
+    corpus, work = _corpus(tmp_path / "timit"), tmp_path / "work"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    cmd = ["bash", str(ROOT / "recipes/seqmnist/greff.sh"), "--task", "framewise", "--corpus", str(corpus),
+           "--work", str(work), "--seeds", "1", "--variants", "lstm_cifg", "model.hidden=8", "train.epochs=2",
+           "train.threads=1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    exp = work / "synth/exp/blstm_lstm_cifg_s1"
+    cfg = (exp / "config.yaml").read_text()
+    assert "cell: lstm_cifg" in cfg and "bidirectional: true" in cfg and "output: frame" in cfg
+    acc = float((exp / "decode_test/score.txt").read_text().split()[1])
+    assert (work / "greff-framewise.tsv").read_text().startswith(f"lstm_cifg\t1\t{acc:.2f}\t")
+    assert "| **lstm_cifg** | 1 |" in (work / "greff-framewise.md").read_text()
