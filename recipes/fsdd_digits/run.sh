@@ -12,7 +12,7 @@
 # DIR: the FSDD repository (recordings/) or any folder of {digit}_{speaker}_{index}.wav|flac.
 # --init MODEL starts every fold from MODEL's encoder (conf/bilstm_init.yaml with pretrained/ljspeech).
 # --perturb LIST trains on the training speakers' recordings plus those copies (`recog features --perturb`:
-# speedF, vtlpA, narrowband ...), in feats/train_sp.
+# speedF, vtlpA, narrowband ...), in feats/train_sp (made again for another list).
 # Stages, for every held-out speaker in WORK/SPEAKER/: 1 data (recog prep fsdd --target digit),
 # 2 features, 3 train, 4 decode test (best.pt), 5 score (accuracy, confusion matrix); then 6 the table
 # (WORK/exp-TAG.md).
@@ -42,8 +42,11 @@ for i in "${!spk[@]}"; do
     --test-speakers "$test_spk" --valid-speakers "$valid_spk"; fi
   if run_stage 2; then
     extract_features 2 "" train valid test
-    if [ -n "$perturb" ] && [ ! -f "$feats/train_sp/manifest.jsonl" ]; then
+    # the copies are made again when --perturb names another list than the one they were made with
+    if [ -n "$perturb" ] && [ "$(cat "$feats/train_sp/perturb.txt" 2>/dev/null)" != "$perturb" ]; then
+      rm -rf "$feats/train_sp"
       recog features --config "$conf" --data "$data/train" --out "$feats/train_sp" --perturb "$perturb" "${overrides[@]}"
+      echo "$perturb" > "$feats/train_sp/perturb.txt"
     fi
   fi
   train_set=train; [ -n "$perturb" ] && train_set=train_sp

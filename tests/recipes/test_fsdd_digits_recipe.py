@@ -55,3 +55,11 @@ def test_every_speaker_held_out_in_turn(tmp_path):
         cmd = (work / spk / "exp/sp/cmd.txt").read_text()
         assert f"--train {work}/{spk}/feats/train_sp " in cmd and f"--init {init}" in cmd
     assert "initialised from" in r.stdout + r.stderr
+    # another list makes the copies again (one fold is enough to show it)
+    r = run_recipe("fsdd_digits", tmp_path / "fsdd", work, "--speakers", "ann bob cyd", "--tag", "sp2",
+                   "--perturb", "speed0.9,vtlp1.1", "--stage", "2", "--stop-stage", "2")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for spk in ("ann", "bob", "cyd"):
+        n_train = len((work / spk / "data/train/text").read_text().splitlines())
+        assert len((work / spk / "feats/train_sp/text").read_text().splitlines()) == 3 * n_train
+        assert (work / spk / "feats/train_sp/perturb.txt").read_text().strip() == "speed0.9,vtlp1.1"
