@@ -31,6 +31,8 @@ case $task in seqmnist|framewise) ;; *) echo "$0: --task must be seqmnist or fra
 read -r -a seed_list <<<"$seeds"
 read -r -a variant_list <<<"$variants"
 
+. "$here/../stages.sh"
+
 # exp_of VARIANT SEED: where that run trains
 exp_of() {
   case $task in
@@ -49,7 +51,7 @@ train_one() {  # VARIANT SEED
   esac
 }
 
-if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+if run_stage 1; then
   for s in "${seed_list[@]}"; do
     for v in "${variant_list[@]}"; do
       if [ -f "$(exp_of "$v" "$s")/decode_test/score.txt" ]; then echo "stage 1: $v seed $s scored, skipped"; continue; fi
@@ -59,7 +61,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   done
 fi
 
-if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+if run_stage 2; then
   tsv=$work/greff-$task.tsv
   echo "stage 2: table -> $work/greff-$task.md"
   : > "$tsv"
