@@ -9,9 +9,9 @@ For samples a (n_a values, mean ā, variance s_a² with n_a − 1 in the denomin
 
     t = (ā − b̄) / √(s_a²/n_a + s_b²/n_b)
     ν = (s_a²/n_a + s_b²/n_b)² / ((s_a²/n_a)²/(n_a − 1) + (s_b²/n_b)²/(n_b − 1))   (Welch–Satterthwaite)
-    p = 2 · (1 − F_ν(|t|)),   F_ν the Student-t distribution function with ν degrees of freedom
+    p = 2 · (1 − F_ν(|t|)) = I_x(ν/2, ½), x = ν/(ν + t²)   (F_ν: Student's t with ν degrees of freedom)
 
-    python -m recog.seed_stats RESULTS.tsv --baseline peephole_lstm [--higher-better] [--alpha 0.05]
+    python -m recog.seed_stats RESULTS.tsv --baseline peephole_lstm [--lower-better] [--alpha 0.05]
 
 RESULTS.tsv: a row per run, ``name<TAB>seed<TAB>value[<TAB>seconds per epoch]``; the table is
 Markdown, one row per name in the file's order.
@@ -32,7 +32,6 @@ import numpy as np
 class Runs:
     name: str
     values: list[float] = field(default_factory=list)
-    seeds: list[str] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
 
     @property
@@ -60,9 +59,9 @@ def _betainc(a: float, b: float, x: float) -> float:
         return 0.0
     if x >= 1.0:
         return 1.0
-    ln_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     if x > (a + 1) / (a + b + 2):
         return 1.0 - _betainc(b, a, 1.0 - x)
+    ln_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     return math.exp(ln_front) * _beta_fraction(a, b, x) / a
 
 
@@ -95,7 +94,8 @@ def welch(a: list[float], b: list[float]) -> tuple[float, float, float]:
         return math.nan, math.nan, math.nan
     t = (np.mean(a) - np.mean(b)) / math.sqrt(va + vb)
     nu = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    return float(t), float(nu), 2.0 * (1.0 - student_t_cdf(abs(float(t)), float(nu)))
+    t, nu = float(t), float(nu)
+    return t, nu, _betainc(nu / 2, 0.5, nu / (nu + t * t))   # both tails, without 1 − F's cancellation
 
 
 def read_runs(path: Path) -> list[Runs]:
@@ -114,7 +114,6 @@ def read_runs(path: Path) -> list[Runs]:
             raise ValueError(f"{path}:{k}: not a number: {line!r}") from None
         r = runs.setdefault(cols[0], Runs(cols[0]))
         r.values.append(value)
-        r.seeds.append(cols[1])
         if secs is not None:
             r.seconds.append(secs)
     if not runs:
