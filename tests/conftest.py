@@ -74,14 +74,19 @@ def make_iam_corpus(root: Path, n_train: int = 12, n_valid: int = 3, n_test: int
     return root
 
 
+def run_script(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run a recipe's command line as a user would: this Python's ``recog`` first on PATH, output captured."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+
+
 def run_recipe(name: str, corpus: Path, work: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run recipes/NAME/run.sh as a user would (this Python's ``recog`` on PATH) on CORPUS with
     ``--work WORK``, the recipe's conf/debug.yaml, one training thread and ARGS."""
     root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     cmd = ["bash", str(root / "recipes" / name / "run.sh"), "--corpus", str(corpus), "--work", str(work),
            "--conf", str(root / "recipes" / name / "conf" / "debug.yaml"), *args, "train.threads=1"]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    return run_script(cmd, timeout)
 
 
 @pytest.fixture

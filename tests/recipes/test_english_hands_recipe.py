@@ -5,21 +5,18 @@ and a score per test set."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from conftest import make_iam_corpus, make_line_corpus
+from conftest import make_iam_corpus, make_line_corpus, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     cmd = ["bash", str(ROOT / "recipes/english_hands/run.sh"),
            "--conf", str(ROOT / "recipes/english_hands/conf/debug.yaml"), *args, "train.threads=1"]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    return run_script(cmd, timeout=300)
 
 
 def test_english_hands_recipe_mixes_both_corpora(tmp_path):

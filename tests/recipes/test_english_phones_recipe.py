@@ -4,15 +4,12 @@ layout and FSDD's file naming, mixed with weights."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from conftest import make_kaldi_corpus
+from conftest import make_kaldi_corpus, run_script
 
 
 def test_english_phones_recipe_mixes_corpora_and_scores_each(tmp_path):
@@ -24,11 +21,10 @@ def test_english_phones_recipe_mixes_corpora_and_scores_each(tmp_path):
         for digit in (1, 2):
             sf.write(str(fsdd / f"{digit}_{spk}_0.wav"), rng.uniform(-0.3, 0.3, 6000).astype(np.float32), 8000)
     root = Path(__file__).resolve().parents[2]
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     work = tmp_path / "work"
-    r = subprocess.run(["bash", str(root / "recipes/english_phones/run.sh"), "--so762", str(so), "--fsdd",
+    r = run_script(["bash", str(root / "recipes/english_phones/run.sh"), "--so762", str(so), "--fsdd",
                         str(tmp_path / "fsdd"), "--weights", "so762=1,fsdd=2", "--work", str(work), "--conf",
-                        "conf/debug.yaml", "--so762-valid-speakers", "1", "train.threads=1"], capture_output=True, text=True, env=env, timeout=300)
+                        "conf/debug.yaml", "--so762-valid-speakers", "1", "train.threads=1"], timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     mix = json.loads((work / "feats" / "train_mix" / "mix.json").read_text())
     # weight 2: every usable FSDD training record twice

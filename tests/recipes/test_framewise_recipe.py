@@ -4,14 +4,13 @@ whose phones are tones of their own: frame labels from the .PHN times, a tiny mo
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from conftest import run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 TONES = {"aa": 300.0, "s": 2400.0, "m": 700.0}  # each phone a tone; h# silence
@@ -46,11 +45,10 @@ def _corpus(root: Path) -> Path:
 
 def test_framewise_recipe_on_a_tone_corpus(tmp_path):
     corpus, work = _corpus(tmp_path / "timit"), tmp_path / "work"
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     cmd = ["bash", str(ROOT / "recipes/framewise/run.sh"), "--synth", str(corpus), "--work", str(work),
            "--conf", str(ROOT / "recipes/framewise/conf/debug.yaml"), "--models", "debug",
            "train.threads=1", "train.epochs=15", "train.lr=0.01"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    r = run_script(cmd, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     # every frame labelled, from the .PHN times (h# folded to sil)
     rec = (work / "synth/frames/test/manifest.jsonl").read_text().splitlines()[0]
@@ -68,11 +66,10 @@ def test_framewise_recipe_on_a_tone_corpus(tmp_path):
 
 def test_greff_script_runs_framewise_variants_into_tagged_experiments(tmp_path):
     corpus, work = _corpus(tmp_path / "timit"), tmp_path / "work"
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     cmd = ["bash", str(ROOT / "recipes/seqmnist/greff.sh"), "--task", "framewise", "--corpus", str(corpus),
            "--work", str(work), "--seeds", "1", "--variants", "lstm_cifg", "model.hidden=8", "train.epochs=2",
            "train.threads=1"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    r = run_script(cmd, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     exp = work / "synth/exp/blstm_lstm_cifg_s1"
     cfg = (exp / "config.yaml").read_text()

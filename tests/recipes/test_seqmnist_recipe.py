@@ -3,14 +3,13 @@ model transcribing a 28×28 PNG digit to ``<id> <digit>``, and the Greff compari
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
 
-from conftest import make_mnist_corpus, mnist_digits, run_recipe
+from conftest import make_mnist_corpus, mnist_digits, run_recipe, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,11 +48,10 @@ def test_seqmnist_recipe_scores_the_last_epoch_and_packages_a_digit_reader(tmp_p
 def test_greff_script_trains_each_variant_and_seed_and_tests_them_against_vanilla(tmp_path):
     corpus = make_mnist_corpus(tmp_path / "mnist", n_train=40, n_test=10)
     work = tmp_path / "work"
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     cmd = ["bash", str(ROOT / "recipes/seqmnist/greff.sh"), "--task", "seqmnist", "--corpus", str(corpus),
            "--work", str(work), "--valid", "8", "--seeds", "1 2", "--variants", "peephole_lstm lstm_nfg lstm_bogus",
            "model.hidden=8", "train.epochs=2", "train.threads=1"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    r = run_script(cmd, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     for v in ("peephole_lstm", "lstm_nfg"):
         for s in (1, 2):
@@ -69,5 +67,5 @@ def test_greff_script_trains_each_variant_and_seed_and_tests_them_against_vanill
     md = (work / "greff-seqmnist.md").read_text()
     assert "| **peephole_lstm** | 2 |" in md and "| lstm_nfg | 2 |" in md and "lstm_bogus" not in md
     # a rerun finds every scored run and trains nothing
-    r2 = subprocess.run(cmd[:-3] + ["--stop-stage", "1"], capture_output=True, text=True, env=env, timeout=600)
+    r2 = run_script(cmd[:-3] + ["--stop-stage", "1"], timeout=600)
     assert r2.returncode == 0 and r2.stdout.count("scored, skipped") == 4, r2.stdout[-2000:]
