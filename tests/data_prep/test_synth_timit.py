@@ -1,4 +1,5 @@
-"""data_prep.synth_timit and data_prep.espeak: a tiny synthetic TIMIT (8 utterances, 4 speakers).
+"""data_prep.synth_timit (with its timit_phones, timit_segments, sentences, synth_timit_plan) and
+data_prep.espeak: a tiny synthetic TIMIT (8 utterances, 4 speakers).
 
 The tests that synthesize need espeak-ng (``apt-get install espeak-ng``) and are skipped without
 it; the plan, the phone map and the segment arithmetic are tested without it."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,11 @@ import pytest
 import soundfile as sf
 
 from data_prep import espeak
+from data_prep import sentences
 from data_prep import synth_timit as st
+from data_prep import synth_timit_plan as plan
+from data_prep import timit_phones as tp
+from data_prep import timit_segments as seg
 
 HAVE_ESPEAK = espeak.available()
 needs_espeak = pytest.mark.skipif(not HAVE_ESPEAK,
@@ -59,53 +65,53 @@ def test_event_struct_layout():
 
 
 def test_phone_map_targets_timit61():
-    assert len(st.TIMIT61) == 61
-    for table in (st.PHONE_MAP, st.RHOTIC_MAP):
+    assert len(tp.TIMIT61) == 61
+    for table in (tp.PHONE_MAP, tp.RHOTIC_MAP):
         for name, phones in table.items():
-            assert phones and set(phones) <= st.TIMIT61, name
-    assert st.map_phoneme("_:") == ("pau",) and st.map_phoneme("_") == ("pau",)
-    assert st.map_phoneme("aI") == ("ay",) and st.map_phoneme("tS") == ("tcl", "ch")
-    assert st.map_phoneme("b") == ("bcl", "b") and st.map_phoneme("t#") == ("dx",)
-    assert st.map_phoneme("A@", "en-us") == ("aa", "r") and st.map_phoneme("A@", "en") == ("aa",)
-    assert st.map_phoneme("3", "en-us") == ("axr",) and st.map_phoneme("3", "en-gb-x-rp") == ("ax",)
-    stats = st.Counter()
-    assert st.map_phoneme("e:#", "en-us", stats) == ("ey",)  # nearest: longest known prefix
+            assert phones and set(phones) <= tp.TIMIT61, name
+    assert tp.map_phoneme("_:") == ("pau",) and tp.map_phoneme("_") == ("pau",)
+    assert tp.map_phoneme("aI") == ("ay",) and tp.map_phoneme("tS") == ("tcl", "ch")
+    assert tp.map_phoneme("b") == ("bcl", "b") and tp.map_phoneme("t#") == ("dx",)
+    assert tp.map_phoneme("A@", "en-us") == ("aa", "r") and tp.map_phoneme("A@", "en") == ("aa",)
+    assert tp.map_phoneme("3", "en-us") == ("axr",) and tp.map_phoneme("3", "en-gb-x-rp") == ("ax",)
+    stats = Counter()
+    assert tp.map_phoneme("e:#", "en-us", stats) == ("ey",)  # nearest: longest known prefix
     assert stats["unknown espeak phoneme 'e:#'"] == 1
 
 
 def test_normalize_sentence():
-    assert st.normalize_sentence("the cat sat on the mat") == "The cat sat on the mat."
-    assert (st.normalize_sentence("well-known facts -- and more; really!")
+    assert sentences.normalize_sentence("the cat sat on the mat") == "The cat sat on the mat."
+    assert (sentences.normalize_sentence("well-known facts -- and more; really!")
             == "Well known facts, and more, really!")
-    assert st.normalize_sentence("too short here") is None
-    assert st.normalize_sentence("He paid 20 dollars for the old lamp") is None  # digits
-    assert st.normalize_sentence('She said "no" to the whole plan') is None  # quotes
-    assert st.normalize_sentence("The NASA team launched a rocket today") is None  # acronym
-    assert st.normalize_sentence(" ".join(["word"] * 16)) is None
+    assert sentences.normalize_sentence("too short here") is None
+    assert sentences.normalize_sentence("He paid 20 dollars for the old lamp") is None  # digits
+    assert sentences.normalize_sentence('She said "no" to the whole plan') is None  # quotes
+    assert sentences.normalize_sentence("The NASA team launched a rocket today") is None  # acronym
+    assert sentences.normalize_sentence(" ".join(["word"] * 16)) is None
 
 
 def test_plan_splits_disjoint_and_deterministic():
-    _, sents = st.load_sentences("builtin")
-    plans, _ = st.plan_speakers(480, 3, sents, 8)
-    again, _ = st.plan_speakers(100, 3, sents, 8)
+    _, sents = sentences.load_sentences("builtin")
+    plans, _ = plan.plan_speakers(480, 3, sents, 8)
+    again, _ = plan.plan_speakers(100, 3, sents, 8)
     assert [p.id for p in plans[:100]] == [p.id for p in again]  # prefix-stable
     assert [p.utts for p in plans[:100]] == [p.utts for p in again]
     ids = [p.id for p in plans]
     assert len(set(ids)) == len(ids) and all(re.fullmatch(r"[FM][A-Z]{3}\d", i) for i in ids)
-    variants = {s: {p.variant for p in plans if p.split == s} for s in st.SPLITS}
+    variants = {s: {p.variant for p in plans if p.split == s} for s in plan.SPLITS}
     assert not variants["train"] & variants["dev"] and not variants["train"] & variants["test"]
     assert not variants["dev"] & variants["test"]
-    counts = st.Counter(p.split for p in plans)
+    counts = Counter(p.split for p in plans)
     assert counts == {"train": 384, "dev": 48, "test": 48}
     assert {p.dialect for p in plans if p.split == "test"} == set(range(1, 9))
     assert 0.25 < sum(p.sex == "F" for p in plans) / len(plans) < 0.35
     # sentences: different within a speaker, disjoint between splits
     for p in plans:
         assert len({u.text for u in p.utts}) == len(p.utts)
-    texts = {s: {u.text for p in plans if p.split == s for u in p.utts} for s in st.SPLITS}
+    texts = {s: {u.text for p in plans if p.split == s for u in p.utts} for s in plan.SPLITS}
     assert not texts["train"] & texts["dev"] and not texts["train"] & texts["test"]
     assert not texts["dev"] & texts["test"]
-    assert [p.id for p in st.plan_speakers(20, 4, sents, 8)[0]] != ids[:20]  # the seed matters
+    assert [p.id for p in plan.plan_speakers(20, 4, sents, 8)[0]] != ids[:20]  # the seed matters
 
 
 def test_segment_conversion_tiles_exactly():
@@ -116,9 +122,9 @@ def test_segment_conversion_tiles_exactly():
         bounds = [0, *cuts.tolist(), n22]
         segs = [(a, b, "ax" if i % 3 else "pau", None) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
         n16 = int(np.ceil(n22 * 16000 / 22050))
-        out = st.convert_segments(segs, n16)
-        st.check_tiling([(s, e, p) for s, e, p, _ in out], n16)
-    assert st.to_16k(441) == 320 and st.to_16k(22050) == 16000
+        out = seg.convert_segments(segs, n16)
+        seg.check_tiling([(s, e, p) for s, e, p, _ in out], n16)
+    assert seg.to_16k(441) == 320 and seg.to_16k(22050) == 16000
 
 
 def test_missing_espeak_message(monkeypatch, tmp_path, capsys):
@@ -188,23 +194,23 @@ def test_phones_tile_the_audio_exactly(corpus: Path):
             assert s < e == s2
         assert phn[-1][0] < phn[-1][1]
         phones = [p for _, _, p in phn]
-        assert set(phones) <= st.TIMIT61
+        assert set(phones) <= tp.TIMIT61
         assert phones[0] == "h#" and phones[-1] == "h#" and "h#" not in phones[1:-1]
-        assert any(p in st.CLOSURES for p in phones)
+        assert any(p in tp.CLOSURES for p in phones)
         # every closure is followed by its release
         for a, b in zip(phones, phones[1:]):
-            if a in st.CLOSURES:
+            if a in tp.CLOSURES:
                 assert b in {"bcl": "b", "dcl": "d jh", "gcl": "g", "pcl": "p", "tcl": "t ch",
                              "kcl": "k"}[a].split()
 
 
 @needs_espeak
 def test_text_and_words(corpus: Path):
-    sentences = set(st.BUILTIN_SENTENCES)
+    builtin = set(sentences.BUILTIN_SENTENCES)
     for stem in _utts(corpus):
         n = sf.info(str(stem.with_suffix(".WAV"))).frames
         start, end, sentence = stem.with_suffix(".TXT").read_text().strip().split(" ", 2)
-        assert (int(start), int(end)) == (0, n) and sentence in sentences
+        assert (int(start), int(end)) == (0, n) and sentence in builtin
         words = [ln.split() for ln in stem.with_suffix(".WRD").read_text().splitlines()]
         assert [w for _, _, w in words] == [w.lower() for w in re.findall(r"[A-Za-z']+", sentence)]
         bounds = {s for s, _, _ in _phn(stem)} | {n}
@@ -221,7 +227,7 @@ def test_train_and_test_voices_disjoint(corpus: Path):
     part_variants = {}
     for r in rows:
         part_variants.setdefault(r[col["part"]], set()).add(r[col["variant"]])
-        assert st.VARIANTS[r[col["variant"]]][2] == r[col["split"]]
+        assert plan.VARIANTS[r[col["variant"]]][2] == r[col["split"]]
         assert (corpus / r[col["part"]] / r[col["dialect"]] / r[col["id"]]).is_dir()
     assert part_variants["TRAIN"] and part_variants["TEST"]
     assert not part_variants["TRAIN"] & part_variants["TEST"]
@@ -251,4 +257,4 @@ def test_parses_back_through_data_prep_timit(corpus: Path, tmp_path: Path):
         for u in utts:
             phones = u.text.split()
             assert phones == [p for _, _, p in _phn(Path(u.extra["phn"]).with_suffix(""))]
-            assert u.extra["sentence"] in st.BUILTIN_SENTENCES
+            assert u.extra["sentence"] in sentences.BUILTIN_SENTENCES
