@@ -20,7 +20,8 @@ characters).  Each writer fills 1-4 forms of 4-10 lines of consecutive text, as 
 3-12 words and at most 70 characters.
 
 Per line degradation: elastic distortion (``recog.features.augment.elastic_distort``'s field,
-applied to the ink), Gaussian blur, uneven ink, paper texture and pixel noise.
+applied to the ink), Gaussian blur, uneven ink, paper texture and pixel noise.  Writers and
+rendering: :mod:`data_prep.line_render`; text: :mod:`data_prep.line_text`.
 
 Splits.  Fonts are split by *family* (one hand; all its faces go together).  By default the test
 writers use the families in ``DEFAULT_TEST_FAMILIES``, the validation writers those in
@@ -56,23 +57,21 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
 import multiprocessing
 import os
 import re
 import sys
-import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
-
-from recog.features.augment import elastic_distort, elastic_field
 
 from . import fonts as F
 from . import google_fonts as G
 from .common import Reporter
+from .line_render import Writer, WriterStyle, count_components, otsu, render_line, sample_style
+from .line_text import (BUILTIN_MAX_LINES, FORTUNES_DIR, TEXT_PACKAGES, WORDNET_DIR, TextStream,
+                        load_passages)
 
 PROG = "data_prep.synth_lines"
 SPLITS = ("train", "valid", "test")
@@ -86,76 +85,6 @@ IAM_CHARSET = frozenset(" !\"#&'()*+,-./0123456789:;?"
 #: held-out hands (families of data_prep.fonts.CATALOGUE): a thin slanted hand, two prints
 DEFAULT_TEST_FAMILIES = ("kristi", "delphine", "breip")
 DEFAULT_VALID_FAMILIES = ("stevehand", "havana")
-#: joined-up (script) families: letter spacing stays near zero so that the joins hold
-CONNECTED_FAMILIES = frozenset({"dancingscript", "kristi", "lobster", "leckerli", "kaushan", "ecolier",
-                                "havana"})
-
-FORTUNES_DIR = "/usr/share/games/fortunes"
-WORDNET_DIR = "/usr/share/wordnet"
-FORTUNES_SKIP = {"ascii-art"}
-TEXT_PACKAGES = ("fortunes", "wordnet-base")
-#: above this many lines, ``--text auto`` refuses to fall back to the built-in text (it would repeat)
-BUILTIN_MAX_LINES = 300
-
-MIN_WORDS, MAX_WORDS, HARD_MAX_CHARS = 3, 12, 70
-
-# Public-domain text (Aesop retold, Lincoln, the US Declaration of Independence, and openings of
-# nineteenth-century novels), for tests and machines without the Debian text packages.
-BUILTIN_TEXT = (
-    "A hungry fox saw some fine bunches of grapes hanging from a vine that was trained along a high "
-    "trellis, and did his best to reach them by jumping as high as he could into the air. But it was "
-    "all in vain, for they were just out of reach: so he gave up trying, and walked away with an air "
-    "of dignity and unconcern, remarking, \"I thought those grapes were ripe, but I see now they are "
-    "quite sour.\"",
-    "A hare was one day making fun of a tortoise for being so slow upon his feet. \"Wait a bit,\" said "
-    "the tortoise; \"I'll run a race with you, and I'll wager that I win.\" The hare, who was much "
-    "amused at the idea, agreed, and they started at once. The hare was soon far out of sight, and lay "
-    "down to rest; but the tortoise kept on steadily and reached the goal first.",
-    "Four score and seven years ago our fathers brought forth on this continent, a new nation, "
-    "conceived in Liberty, and dedicated to the proposition that all men are created equal. Now we "
-    "are engaged in a great civil war, testing whether that nation, or any nation so conceived and "
-    "so dedicated, can long endure.",
-    "We hold these truths to be self-evident, that all men are created equal, that they are endowed "
-    "by their Creator with certain unalienable Rights, that among these are Life, Liberty and the "
-    "pursuit of Happiness. That to secure these rights, Governments are instituted among Men.",
-    "It is a truth universally acknowledged, that a single man in possession of a good fortune, must "
-    "be in want of a wife. However little known the feelings or views of such a man may be on his "
-    "first entering a neighbourhood, this truth is so well fixed in the minds of the surrounding "
-    "families, that he is considered the rightful property of some one or other of their daughters.",
-    "Call me Ishmael. Some years ago - never mind how long precisely - having little or no money in "
-    "my purse, and nothing particular to interest me on shore, I thought I would sail about a little "
-    "and see the watery part of the world. It is a way I have of driving off the spleen, and "
-    "regulating the circulation.",
-    "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "
-    "foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of "
-    "Light, it was the season of Darkness, it was the spring of hope, it was the winter of despair.",
-    "Alice was beginning to get very tired of sitting by her sister on the bank, and of having "
-    "nothing to do: once or twice she had peeped into the book her sister was reading, but it had no "
-    "pictures or conversations in it, \"and what is the use of a book,\" thought Alice, \"without "
-    "pictures or conversations?\"",
-    "A lion was awakened from sleep by a mouse running over his face. Rising up in anger, he caught "
-    "him and was about to kill him, when the mouse piteously entreated, saying: \"If you would only "
-    "spare my life, I would be sure to repay your kindness.\" The lion laughed and let him go. Some "
-    "days later the lion was caught in a net, and the mouse gnawed the ropes and set him free.",
-    "The north wind and the sun disputed which was the stronger, and agreed to try their powers upon "
-    "a traveller, to see which could soonest strip him of his cloak. The wind blew with all his "
-    "might, but the harder he blew, the more closely the traveller wrapped his cloak around him. "
-    "Then the sun shone out warmly, and the traveller took off his cloak at once.",
-    "In 1859 the ship left port with 32 men, 4 boats & 120 barrels of flour; by the 3rd of May (so "
-    "the log says) only 17 remained. \"Keep the fires lit!\" the mate cried. Was it worth it? Nobody "
-    "could say, though #7 of the crew wrote home: \"We are well; send news.\"",
-    "There was no possibility of taking a walk that day. We had been wandering, indeed, in the "
-    "leafless shrubbery an hour in the morning; but since dinner the cold winter wind had brought "
-    "with it clouds so sombre, and a rain so penetrating, that further outdoor exercise was now out "
-    "of the question.",
-    "An ant went to the bank of a river to quench its thirst, and being carried away by the rush of "
-    "the stream, was on the point of drowning. A dove sitting on a tree overhanging the water "
-    "plucked a leaf and let it fall into the stream close to her. The ant climbed onto it and "
-    "floated in safety to the bank.",
-    "The boy who cried wolf kept the sheep near a dark forest. Twice he shouted \"Wolf! Wolf!\" for "
-    "the fun of seeing the villagers run up the hill, and twice they found no wolf at all. When a "
-    "wolf really came, he cried out again, but nobody believed him, and the flock was scattered.",
-)
 
 LINES_TXT_HEADER = """\
 #--- lines.txt ---------------------------------------------------------------#
@@ -199,302 +128,6 @@ FORMS_TXT_HEADER = """\
 """
 
 
-# --- text --------------------------------------------------------------------------------------
-
-_ASCII = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u2033": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
-    "\u2026": "...", "\u00a0": " ", "\t": " ",
-})
-
-
-def normalise_passage(text: str) -> str:
-    """ASCII-fy (quotes, dashes, accents), TeX quotes to ``"``, whitespace collapsed."""
-    text = text.replace("``", '"').replace("''", '"').translate(_ASCII)
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.split())
-
-
-def _usable(passage: str) -> bool:
-    words = passage.split()
-    if len(words) < MIN_WORDS or max(len(w) for w in words) > 25:
-        return False
-    chars = passage.replace(" ", "")
-    return sum(c.isalpha() for c in chars) >= 0.7 * len(chars)
-
-
-def fortune_passages(folder: str | Path = FORTUNES_DIR) -> list[str]:
-    out = []
-    for p in sorted(Path(folder).iterdir()):
-        if p.suffix in (".dat", ".u8") or p.name in FORTUNES_SKIP or p.is_symlink() or not p.is_file():
-            continue
-        text = p.read_text(encoding="utf-8", errors="replace")
-        out += [s for s in re.split(r"^%\s*$", text, flags=re.M) if s.strip()]
-    return out
-
-
-def wordnet_passages(folder: str | Path = WORDNET_DIR) -> list[str]:
-    """The quoted example sentences of the WordNet glosses."""
-    out = []
-    for pos in ("noun", "verb", "adj", "adv"):
-        p = Path(folder) / f"data.{pos}"
-        if not p.is_file():
-            continue
-        with open(p, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith(" ") or "|" not in line:
-                    continue
-                out += re.findall(r'"([^"]+)"', line.split("|", 1)[1])
-    return out
-
-
-def load_passages(source: str = "auto", install: bool = False, rep: Reporter | None = None
-                  ) -> tuple[str, list[str]]:
-    """(description, normalised usable passages) for ``source``: auto, fortunes, wordnet,
-    builtin or a text file (passages separated by blank lines)."""
-    raw: list[str] = []
-    names = []
-    if source in ("fortunes", "wordnet"):
-        F.ensure_fonts(["fortunes" if source == "fortunes" else "wordnet-base"], install=install)
-    if source in ("auto", "fortunes") and Path(FORTUNES_DIR).is_dir():
-        raw += fortune_passages()
-        names.append("fortunes")
-    if source in ("auto", "wordnet") and Path(WORDNET_DIR).is_dir():
-        raw += wordnet_passages()
-        names.append("wordnet")
-    if source not in ("auto", "fortunes", "wordnet", "builtin"):
-        p = Path(source)
-        if not p.is_file():
-            raise FileNotFoundError(f"{p}: text source not found (use auto, fortunes, wordnet, builtin or a file)")
-        raw += re.split(r"\n\s*\n", p.read_text(encoding="utf-8", errors="replace"))
-        names.append(str(p))
-    if not raw:
-        if source == "auto" and rep:
-            rep.info("no fortunes or wordnet-base installed: using the small built-in text "
-                     f"(install more with: {F.apt_command(['fortunes', 'wordnet-base'])})")
-        raw = list(BUILTIN_TEXT)
-        names.append("builtin")
-    passages = [n for n in (normalise_passage(r) for r in raw) if _usable(n)]
-    return "+".join(names), passages
-
-
-def wrap(words: list[str], rng: np.random.Generator, max_chars: int) -> list[str]:
-    """Greedy line breaking: lines of MIN_WORDS..MAX_WORDS words and about ``max_chars``
-    characters (each line's limit varies a little); a last line shorter than MIN_WORDS is
-    dropped."""
-    lines, cur = [], []
-    limit = int(rng.integers(max_chars - 10, max_chars + 1))
-    for w in words:
-        n = len(" ".join(cur + [w]))
-        if cur and (len(cur) >= MAX_WORDS or (n > limit and (len(cur) >= MIN_WORDS or n > HARD_MAX_CHARS))):
-            if len(cur) >= MIN_WORDS:
-                lines.append(" ".join(cur))
-            cur = []
-            limit = int(rng.integers(max_chars - 10, max_chars + 1))
-        cur.append(w)
-    if len(cur) >= MIN_WORDS and len(" ".join(cur)) <= HARD_MAX_CHARS:
-        lines.append(" ".join(cur))
-    return lines
-
-
-class TextStream:
-    """Passages of one split, in a shuffled order, cycled (with a warning) when used up."""
-
-    def __init__(self, passages: list[str], rng: np.random.Generator, name: str, rep: Reporter):
-        self.passages, self.rng, self.name, self.rep = passages, rng, name, rep
-        self.order = list(rng.permutation(len(passages)))
-        self.pos = 0
-        self.cycles = 0
-
-    def next_passage(self) -> str:
-        if self.pos >= len(self.order):
-            self.cycles += 1
-            if self.cycles == 1:
-                self.rep.warn("text reused", f"{self.name}: text source used up; passages repeat")
-            self.order = list(self.rng.permutation(len(self.passages)))
-            self.pos = 0
-        p = self.passages[self.order[self.pos]]
-        self.pos += 1
-        return p
-
-    def lines(self, n: int, charset: frozenset, upper: bool, max_chars: int, rng: np.random.Generator) -> list[str]:
-        """``n`` lines of running text drawn only from ``charset``."""
-        out: list[str] = []
-        tries = 0
-        while len(out) < n:
-            words: list[str] = []
-            while len(words) < (n - len(out)) * MAX_WORDS + MAX_WORDS:
-                p = self.next_passage()
-                if upper:
-                    p = p.upper()
-                tries += 1
-                if tries > 20 * len(self.passages) + 1000:
-                    raise RuntimeError(f"{self.name}: no text the font can draw (charset {''.join(sorted(charset))!r})")
-                if set(p) <= charset:
-                    words += p.split()
-            out += wrap(words, rng, max_chars)[: n - len(out)]
-        return out
-
-
-# --- writers -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WriterStyle:
-    size: int              # font size, px
-    slant: float           # shear: x shift per px above the baseline (positive leans right)
-    stroke: int            # extra outline, px
-    spacing: float         # extra gap between letters, px
-    word_space: float      # extra gap at spaces, px
-    drift: float           # std of the baseline random-walk step, px per character
-    skew: float            # baseline tilt, degrees (per line: this plus a little noise)
-    size_jitter: float     # relative std of per-character size
-    ink: int               # ink grey level
-    paper: int             # paper grey level
-    max_chars: int         # line width in characters
-
-
-@dataclass(frozen=True)
-class Writer:
-    id: str
-    split: str
-    face: F.FontFace
-    style: WriterStyle
-
-
-def sample_style(rng: np.random.Generator, face: F.FontFace) -> WriterStyle:
-    pr = F.probe(face.path)
-    # x-height 15-28 px, but ascender top to descender foot kept within 40-105 px (fonts with
-    # tall loops such as Ecolier or dkg would otherwise give very tall lines)
-    xh_target = rng.uniform(15, 28)
-    size = xh_target / max(pr.xheight, 0.1)
-    size = int(round(min(max(size, 40 / max(pr.body, 0.1)), 105 / max(pr.body, 0.1))))
-    xh = max(4.0, pr.xheight * size)
-    connected = face.family in CONNECTED_FAMILIES or face.family in G.CONNECTED
-    bold = any(k in face.name.lower() for k in ("bold", "semibold", "bd"))
-    stroke = int(rng.choice([0, 0, 1, 1, 2])) if not bold else int(rng.choice([0, 0, 1]))
-    # the outline must not close the font's counters: 2 * stroke <= its median gap at this size
-    stroke = min(stroke, int(pr.counter * size / 2))
-    spacing = rng.uniform(-0.02, 0.03) * xh if connected else rng.uniform(-0.06, 0.25) * xh
-    ink = int(rng.uniform(0, 90))
-    paper = int(rng.uniform(max(200, ink + 110), 255))
-    return WriterStyle(
-        size=size,
-        slant=round(float(np.clip(rng.triangular(-0.3, 0.0, 0.3), -0.3, 0.3)), 4),
-        stroke=stroke,
-        spacing=round(float(spacing), 3),
-        word_space=round(float(rng.uniform(-0.1, 0.6) * xh), 3),
-        drift=round(float(rng.uniform(0.0, 0.05) * xh), 4),
-        skew=round(float(rng.uniform(-1.0, 1.0)), 3),
-        size_jitter=round(float(rng.uniform(0.0, 0.05)), 4),
-        ink=ink,
-        paper=paper,
-        max_chars=int(rng.integers(40, 61)),
-    )
-
-
-# --- rendering ---------------------------------------------------------------------------------
-
-def _lowfreq(h: int, w: int, spacing: float, rng: np.random.Generator) -> np.ndarray:
-    """A smooth random field of about unit standard deviation."""
-    return elastic_field(h, w, 1.0, spacing, rng)[0]
-
-
-def render_ink(text: str, font_path: str, style: WriterStyle, rng: np.random.Generator) -> tuple[Image.Image, int]:
-    """The ink of one line as an 'L' mask (255 = ink), cropped to the ink plus a margin; and the
-    y of the baseline in it."""
-    font = F.load_font(font_path, style.size)
-    n = len(text)
-    # pen positions with the font's pair kerning: x[i+1] = x[i] + len(c[i] c[i+1]) - len(c[i+1])
-    adv = np.zeros(n)
-    for i in range(1, n):
-        adv[i] = adv[i - 1] + font.getlength(text[i - 1:i + 1]) - font.getlength(text[i])
-    spaces = np.cumsum([0] + [c == " " for c in text[:-1]]) if n else np.zeros(0)
-    xs = adv + np.arange(n) * style.spacing + spaces * style.word_space
-    # baseline: AR(1) random walk (slow wander) plus a skew
-    steps = rng.normal(0.0, style.drift, n) if style.drift > 0 else np.zeros(n)
-    walk = np.zeros(n)
-    for i in range(1, n):
-        walk[i] = 0.92 * walk[i - 1] + steps[i]
-    skew = math.tan(math.radians(style.skew + rng.normal(0.0, 0.4)))
-    ys = walk - skew * xs
-    sizes = np.clip(np.round(style.size * (1 + style.size_jitter * rng.standard_normal(n))), 6, None).astype(int)
-
-    s = style.size
-    pad = int(abs(style.slant) * 3 * s + 2 * s)
-    top = int(math.ceil(1.8 * s + max(0.0, -ys.min(initial=0.0))))
-    height = top + int(math.ceil(1.2 * s + max(0.0, ys.max(initial=0.0)))) + 2 * style.stroke
-    width = int(math.ceil((xs.max(initial=0.0) if n else 0) + 2 * s)) + 2 * pad
-    mask = Image.new("L", (width, height), 0)
-    d = ImageDraw.Draw(mask)
-    for ch, x, y, sz in zip(text, xs, ys, sizes):
-        if ch == " ":
-            continue
-        f = F.load_font(font_path, int(sz))
-        d.text((pad + float(x), top + float(y)), ch, font=f, fill=255, anchor="ls",
-               stroke_width=style.stroke, stroke_fill=255)
-    if style.slant:
-        # x_src = x + slant * (y - top): rows above the baseline move right for slant > 0
-        mask = mask.transform(mask.size, Image.AFFINE, (1, style.slant, -style.slant * top, 0, 1, 0),
-                              resample=Image.BILINEAR, fillcolor=0)
-    bbox = mask.getbbox()
-    if bbox is None:
-        raise ValueError(f"nothing drawn for {text!r} with {font_path}")
-    ml, mr = (int(v) for v in rng.integers(6, 22, 2))
-    mt, mb = (int(v) for v in rng.integers(4, 15, 2))
-    x0, y0, x1, y1 = bbox
-    out = Image.new("L", (x1 - x0 + ml + mr, y1 - y0 + mt + mb), 0)
-    out.paste(mask.crop(bbox), (ml, mt))
-    return out, top - y0 + mt
-
-
-def degrade(mask: Image.Image, style: WriterStyle, rng: np.random.Generator) -> Image.Image:
-    """Ink mask -> grey line image: elastic distortion, blur, uneven ink, paper texture, noise."""
-    s = style.size
-    if rng.random() < 0.8:
-        mask = elastic_distort(mask, alpha=rng.uniform(0.005, 0.02) * s, spacing=rng.uniform(0.3, 0.8) * s,
-                               rng=rng, fill=0)
-    r = rng.uniform(0.0, 1.1)
-    if r > 0.3:
-        mask = mask.filter(ImageFilter.GaussianBlur(r))
-    m = np.asarray(mask, dtype=np.float32) / 255.0
-    h, w = m.shape
-    ink_var = rng.uniform(0.0, 0.25)
-    strength = 1.0 - ink_var * np.abs(_lowfreq(h, w, rng.uniform(0.5, 2.0) * s, rng))
-    paper = style.paper + rng.uniform(0, 12) * _lowfreq(h, w, rng.uniform(1.0, 4.0) * s, rng)
-    ink = style.ink + rng.uniform(-10, 10)
-    a = paper - m * np.clip(strength, 0, 1) * (paper - ink)
-    sigma = rng.uniform(0.0, 10.0)
-    if sigma > 0.5:
-        a = a + rng.normal(0.0, sigma, a.shape).astype(np.float32)
-    return Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8), mode="L")
-
-
-def otsu(a: np.ndarray) -> int:
-    """Otsu's threshold of a uint8 array (pixels <= threshold are ink)."""
-    hist = np.bincount(a.ravel(), minlength=256).astype(np.float64)
-    p = hist / max(1.0, hist.sum())
-    omega = np.cumsum(p)
-    mu = np.cumsum(p * np.arange(256))
-    mu_t = mu[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mu_t * omega - mu) ** 2 / (omega * (1 - omega))
-    between = np.nan_to_num(between, nan=0.0, posinf=0.0)
-    return int(np.argmax(between))
-
-
-def count_components(ink: np.ndarray) -> int:
-    """Estimate of the connected ink blobs: runs of ink columns separated by empty columns."""
-    cols = ink.any(axis=0).astype(np.int8)
-    return int(max(1, np.count_nonzero(np.diff(np.concatenate([[0], cols])) == 1)))
-
-
-def render_line(text: str, font_path: str, style: WriterStyle, seed) -> Image.Image:
-    """One synthetic grey line image ('L'); ``seed``: anything np.random.default_rng takes."""
-    rng = np.random.default_rng(seed)
-    mask, _ = render_ink(text, font_path, style, rng)
-    return degrade(mask, style, rng)
 
 
 def _render_job(job) -> tuple[int, int, int, int]:

@@ -14,6 +14,8 @@ import pytest
 from PIL import Image
 
 from data_prep import fonts as F
+from data_prep import line_render as LR
+from data_prep import line_text as LT
 from data_prep import synth_lines as S
 from data_prep.iam import prepare_iam, read_forms_txt, read_lines_txt
 from data_prep.common import Reporter
@@ -137,11 +139,11 @@ def test_encode_words_round_trip():
 
 def test_wrap_and_text_stream_respect_limits():
     rng = np.random.default_rng(0)
-    _, passages = S.load_passages("builtin")
+    _, passages = LT.load_passages("builtin")
     words = " ".join(passages).split()
-    for line in S.wrap(words, rng, 50):
-        assert S.MIN_WORDS <= len(line.split()) <= S.MAX_WORDS and len(line) <= S.HARD_MAX_CHARS
-    stream = S.TextStream(passages, rng, "t", Reporter("test"))
+    for line in LT.wrap(words, rng, 50):
+        assert LT.MIN_WORDS <= len(line.split()) <= LT.MAX_WORDS and len(line) <= LT.HARD_MAX_CHARS
+    stream = LT.TextStream(passages, rng, "t", Reporter("test"))
     no_e = frozenset(S.IAM_CHARSET - {"e"})
     with pytest.raises(RuntimeError):  # every passage has an 'e'
         stream.lines(2, no_e, False, 50, rng)
@@ -150,7 +152,7 @@ def test_wrap_and_text_stream_respect_limits():
 
 
 def test_normalise_passage():
-    assert S.normalise_passage("\u201cCaf\u00e9\u201d \u2014 it\u2019s\n\t``here''\u2026") == \
+    assert LT.normalise_passage("\u201cCaf\u00e9\u201d \u2014 it\u2019s\n\t``here''\u2026") == \
         "\"Cafe\" - it's \"here\"..."
 
 
@@ -174,7 +176,7 @@ def test_only_covered_chars_are_drawn():
         pytest.skip("no handwriting font package installed")
     face = fam[0]
     cs = frozenset(S.IAM_CHARSET - {"e", "E"})
-    _, passages = S.load_passages("builtin")
+    _, passages = LT.load_passages("builtin")
     passages = passages + ["Big black dogs run at night past a thin tall tram, all quick."] * 20
     specs = S.plan(8, 0, {"train": [face], "valid": [face], "test": [face]}, passages, charset=cs)
     assert specs and not any(set(s.text) - cs for s in specs)
@@ -267,7 +269,7 @@ def test_outline_never_closes_the_counters(families):
         pr = F.probe(face.path)
         assert 0.02 <= pr.counter <= 0.3
         for _ in range(40):
-            st = S.sample_style(rng, face)
+            st = LR.sample_style(rng, face)
             assert 2 * st.stroke <= pr.counter * st.size
             capped += pr.counter * st.size < 4
     assert capped > 0
