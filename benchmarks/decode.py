@@ -30,7 +30,7 @@ get a process pool each, built and warmed up before the clock starts), and is sc
 for phone models) against the references.  LM rows use one LM shared by the decoders that can
 take it: a character 4-gram (``char``: recog's ``CharLMScorer`` and flashlight, both scoring every
 symbol) and a word bigram (``word``: recog's ``WordLMScorer`` with the LM's words as lexicon,
-pyctcdecode and ctc-beam-decoder through KenLM), trained with :func:`recog.decode.lm.train_kneser_ney` on held-out text (synthetic:
+pyctcdecode and ctc-beam-decoder through KenLM), trained with :func:`recog.decode.kneser_ney.train_kneser_ney` on held-out text (synthetic:
 more sentences from the same word distribution; real: ``--lm-text``) and written as ARPA.  The
 LM weights (``--alpha``, ``--beta``) are passed to every decoder as it defines them.
 
@@ -68,7 +68,9 @@ from pathlib import Path
 import numpy as np
 
 from recog.decode import fast_beam, prefix_beam_search_batch
-from recog.decode.lm import BOS, EOS, UNK, CharLMScorer, WordLMScorer, train_kneser_ney, write_arpa
+from recog.decode.arpa import write_arpa
+from recog.decode.kneser_ney import train_kneser_ney
+from recog.decode.lm import BOS, EOS, UNK, CharLMScorer, WordLMScorer
 from recog.manifest import read_text
 from recog.metrics import distance, tokenize
 from recog.tokens import BLANK, SPACE, SymbolTable

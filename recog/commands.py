@@ -109,7 +109,8 @@ def _device(args) -> str:
 
 
 def cmd_lm(args) -> int:
-    from .decode.lm import train_kneser_ney, write_arpa
+    from .decode.arpa import write_arpa
+    from .decode.kneser_ney import train_kneser_ney
     from .tokens import SymbolTable
 
     splitter = SymbolTable(["<blk>"], "char" if args.unit == "char" else "phone")

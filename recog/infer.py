@@ -86,7 +86,8 @@ def input_ids(paths: list[Path], inputs: list[str], relative: bool = False) -> l
 def make_scorer(lm_path: str | Path, lm_unit: str, symbols, lexicon: str | Path | None = None):
     """An LM scorer for the beam search: ``lm_unit`` "token" scores every emitted symbol (character
     n-grams with ``<space>``, phone n-grams); "word" scores words completed by ``<space>``."""
-    from .decode.lm import CharLMScorer, WordLMScorer, read_arpa
+    from .decode.arpa import read_arpa
+    from .decode.lm import CharLMScorer, WordLMScorer
 
     lm = read_arpa(lm_path)
     if lm_unit == "word":

@@ -12,56 +12,21 @@ Contents
     ``<s>`` (context only, never predicted) and ``</s>``; tokens outside the vocabulary map to
     ``<unk>``.  ``logprob``/``score_sentence``/``perplexity`` use natural logs; a small stateful
     interface (``start``/``advance``/``finish``) with cached results serves the decoder.
-:func:`train_kneser_ney`
+:func:`recog.decode.kneser_ney.train_kneser_ney`
     Interpolated modified Kneser-Ney (Chen & Goodman 1998), written out as an exact ARPA back-off
-    model.
-:func:`read_arpa` / :func:`write_arpa`
+    model (the method, exactly: that module's docstring).
+:func:`recog.decode.arpa.read_arpa` / :func:`recog.decode.arpa.write_arpa`
     ARPA text files (also the ones produced by KenLM ``lmplz`` and SRILM ``ngram-count``).
 :class:`CharLMScorer` / :class:`WordLMScorer`
     The scorer interface used by :func:`recog.decode.beam.prefix_beam_search`:
     ``initial_state()``, ``score_extend(state, symbol) -> (delta_logp, new_state)`` (``-inf``
     prunes the extension), ``score_final(state) -> delta_logp``, plus ``units_extend`` /
     ``units_final`` which count the units the insertion bonus ``beta`` applies to.
-
-Modified Kneser-Ney as implemented
-----------------------------------
-Sentences are padded with one ``<s>`` and one ``</s>``.  With ``N`` the order, the *adjusted
-count* ``a(g)`` of an n-gram ``g`` is
-
-* its raw count if ``n == N`` or ``g`` starts with ``<s>`` (nothing can precede ``<s>``, so a
-  continuation count would be 0; KenLM and SRILM do the same);
-* otherwise its continuation count ``N1+(. g)``, the number of distinct tokens seen before it.
-
-Per order ``n``, three discounts come from the count-of-counts ``n_k`` of the adjusted counts::
-
-    Y = n1 / (n1 + 2 n2),  D1 = 1 - 2 Y n2/n1,  D2 = 2 - 3 Y n3/n2,  D3+ = 3 - 4 Y n4/n3
-
-If any of ``n1..n4`` is zero or a discount falls outside ``(0, k]`` (typical of tiny corpora),
-that order falls back to ``D1, D2, D3+ = 0.5, 1.0, 1.5`` (KenLM's ``--discount_fallback``
-default); ``lm.discounts`` records what was used.  ``discount=D`` replaces all of this by one
-absolute discount ``0 < D <= 1`` for every count and order.
-
-For a context ``h`` with adjusted counts ``a(h w)``, ``S(h) = sum_w a(h w)``::
-
-    p(w | h)  = (a(h w) - D(a(h w))) / S(h) + gamma(h) p(w | h[1:])
-    gamma(h)  = (D1 N1(h .) + D2 N2(h .) + D3+ N3+(h .)) / S(h)
-
-where ``N_k(h .)`` counts the tokens seen after ``h`` with adjusted count ``k`` (``>= 3`` for
-``N3+``).  The recursion ends in the uniform distribution over ``V'`` = every token seen except
-``<s>``, plus ``</s>`` and ``<unk>``; so ``<unk>`` (if unseen) receives
-``gamma(()) / |V'|`` and every context's distribution over ``V'`` sums to one.
-
-The ARPA form stores the interpolated ``p(w | h)`` for every seen n-gram and ``gamma(h)`` as the
-back-off weight of ``h``.  Since ``p(w | h) = gamma(h) p(w | h[1:])`` for an unseen ``w``, the
-back-off model reproduces the interpolated one exactly.
 """
 
 from __future__ import annotations
 
-import gzip
 import math
-import os
-from collections import Counter, defaultdict
 from typing import Any, Iterable, Protocol, Sequence
 
 BOS = "<s>"
@@ -73,10 +38,9 @@ LN10 = math.log(10.0)
 NEG_INF = float("-inf")
 #: log10 probability ARPA files conventionally give ``<s>`` (it is never predicted)
 BOS_LOG10 = -99.0
-#: discounts (D1, D2, D3+) used when count-of-counts do not give valid ones
-FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)
 
 Ngram = tuple[str, ...]
+
 
 
 class NGramLM:
@@ -219,235 +183,6 @@ class NGramLM:
         return f"NGramLM(order={self.order}, {counts})"
 
 
-# ----------------------------------------------------------------------------------- training
-def _modkn_discounts(coc: Counter) -> tuple[float, float, float] | None:
-    """Chen & Goodman's D1, D2, D3+ from count-of-counts ``coc[k] = n_k``; None if invalid."""
-    n1, n2, n3, n4 = (coc.get(k, 0) for k in (1, 2, 3, 4))
-    if min(n1, n2, n3, n4) <= 0:
-        return None
-    y = n1 / (n1 + 2.0 * n2)
-    d = (1.0 - 2.0 * y * n2 / n1, 2.0 - 3.0 * y * n3 / n2, 3.0 - 4.0 * y * n4 / n3)
-    if any(not 0.0 < dk <= k for k, dk in zip((1, 2, 3), d)):
-        return None
-    return d
-
-
-def train_kneser_ney(
-    sentences: Iterable[Sequence[str]], order: int, discount: float | None = None
-) -> NGramLM:
-    """Train an interpolated modified Kneser-Ney model, returned in ARPA back-off form.
-
-    Args:
-        sentences: token lists (without ``<s>``/``</s>``; empty sentences are allowed).
-        order: n-gram order ``N >= 1``.
-        discount: if given, a single absolute discount ``0 < D <= 1`` for all counts and orders
-            (interpolated Kneser-Ney); otherwise modified Kneser-Ney discounts per order from
-            the count-of-counts, with a fallback of ``(0.5, 1.0, 1.5)`` where those are invalid.
-
-    See the module docstring for the exact formulas.
-    """
-    if order < 1:
-        raise ValueError("order must be >= 1")
-    if discount is not None and not 0.0 < discount <= 1.0:
-        raise ValueError("discount must lie in (0, 1]")
-    N = int(order)
-
-    # raw counts of every n-gram of the padded sentences, n = 1..N
-    raw: list[Counter] = [Counter() for _ in range(N + 1)]
-    n_sent = 0
-    for sent in sentences:
-        toks = list(sent)
-        if BOS in toks or EOS in toks:
-            raise ValueError(f"sentences must not contain {BOS} or {EOS}")
-        padded = [BOS] + toks + [EOS]
-        n_sent += 1
-        L = len(padded)
-        for n in range(1, N + 1):
-            cn = raw[n]
-            for i in range(L - n + 1):
-                cn[tuple(padded[i : i + n])] += 1
-    if n_sent == 0:
-        raise ValueError("cannot train a language model on no sentences")
-
-    # adjusted counts: raw at order N and for n-grams starting with <s>, continuation otherwise
-    adj: list[dict[Ngram, int]] = [{} for _ in range(N + 1)]
-    adj[N] = dict(raw[N])
-    for n in range(N - 1, 0, -1):
-        cont = Counter(g[1:] for g in raw[n + 1])  # g[1:] never starts with <s>
-        adj[n] = {g: (c if g[0] == BOS else cont[g]) for g, c in raw[n].items()}
-    adj[1].pop((BOS,), None)  # <s> is never predicted
-
-    # discounts per order
-    discounts: dict[int, tuple[float, float, float]] = {}
-    for n in range(1, N + 1):
-        if discount is not None:
-            discounts[n] = (discount, discount, discount)
-        else:
-            coc = Counter(adj[n].values())
-            discounts[n] = _modkn_discounts(coc) or FALLBACK_DISCOUNTS
-
-    def disc(n: int, a: int) -> float:
-        d1, d2, d3 = discounts[n]
-        return d1 if a == 1 else d2 if a == 2 else d3
-
-    def by_context(n: int) -> dict[Ngram, list[tuple[str, int]]]:
-        groups: dict[Ngram, list[tuple[str, int]]] = defaultdict(list)
-        for g, a in adj[n].items():
-            groups[g[:-1]].append((g[-1], a))
-        return groups
-
-    def gamma_and_total(n: int, items: list[tuple[str, int]]) -> tuple[float, float]:
-        total = float(sum(a for _, a in items))
-        return sum(disc(n, a) for _, a in items) / total, total
-
-    # interpolated probabilities (linear domain while building), order by order
-    prob: dict[Ngram, float] = {}
-    bow: dict[Ngram, float] = {}
-
-    (items0,) = by_context(1).values()  # the single empty context
-    gamma0, total0 = gamma_and_total(1, items0)
-    support = {w for w, _ in items0} | {EOS, UNK}
-    uniform = gamma0 / len(support)
-    for w in support:
-        prob[(w,)] = uniform
-    for w, a in items0:
-        prob[(w,)] += (a - disc(1, a)) / total0
-
-    for n in range(2, N + 1):
-        for h, items in by_context(n).items():
-            gamma, total = gamma_and_total(n, items)
-            bow[h] = gamma
-            lower = h[1:]
-            for w, a in items:
-                # the suffix (lower + w) was seen too, so its interpolated probability exists
-                prob[h + (w,)] = (a - disc(n, a)) / total + gamma * prob[lower + (w,)]
-
-    probs10 = {g: math.log10(p) for g, p in prob.items()}
-    probs10[(BOS,)] = BOS_LOG10
-    backoffs10 = {h: math.log10(b) for h, b in bow.items()}
-    return NGramLM(N, probs10, backoffs10, discounts=discounts)
-
-
-# ----------------------------------------------------------------------------------- ARPA I/O
-def _open_text(path: str | os.PathLike, mode: str):
-    if str(path).endswith(".gz"):
-        return gzip.open(path, mode + "t", encoding="utf-8")
-    return open(path, mode, encoding="utf-8")
-
-
-def read_arpa(path: str | os.PathLike) -> NGramLM:
-    """Read an ARPA file (optionally ``.gz``).
-
-    Accepts what KenLM and SRILM write: any text before ``\\data\\``, blank lines, tabs or spaces
-    as separators, n-grams without a back-off column, ``-99`` (or ``-inf``) for ``<s>``.  The
-    n-gram counts of the ``\\data\\`` header must match the sections.  Every problem is a
-    ValueError naming the file (and the line, where there is one).
-    """
-    declared: dict[int, int] = {}
-    probs: dict[Ngram, float] = {}
-    backoffs: dict[Ngram, float] = {}
-    seen: Counter = Counter()
-    try:
-        state = _read_arpa_lines(path, declared, probs, backoffs, seen)
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except (EOFError, OSError) as e:
-        raise ValueError(f"{path}: cannot read ({e})") from None
-    if state == "preamble":
-        raise ValueError(f"{path}: no \\data\\ section")
-    if state != "end":
-        raise ValueError(f"{path}: missing \\end\\")
-    for k, c in declared.items():
-        if seen[k] != c:
-            raise ValueError(f"{path}: header declares {c} {k}-grams, found {seen[k]}")
-    if not declared:
-        raise ValueError(f"{path}: no n-grams declared")
-    order = max(declared)
-    # -inf for <s> (some toolkits) -> the usual -99
-    for g, p in probs.items():
-        if p == NEG_INF and g == (BOS,):
-            probs[g] = BOS_LOG10
-    return NGramLM(order, probs, backoffs)
-
-
-def _number(text: str, where: str, what: str, allow_neg_inf: bool = False) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise ValueError(f"{where}: {what} {text!r} is not a number") from None
-    if math.isnan(x) or x == math.inf or (x == -math.inf and not allow_neg_inf):
-        raise ValueError(f"{where}: {what} {text!r} is not a finite number")
-    return x
-
-
-def _read_arpa_lines(path, declared: dict, probs: dict, backoffs: dict, seen: Counter) -> str:
-    """Fill the tables from the file; returns the state reached (preamble, header, ngrams, end)."""
-    state, n = "preamble", 0
-    with _open_text(path, "r") as f:
-        for lineno, raw_line in enumerate(f, 1):
-            where = f"{path}:{lineno}"
-            line = raw_line.strip()
-            if state == "preamble":
-                if line == "\\data\\":
-                    state = "header"
-                continue
-            if not line:
-                continue
-            if line == "\\end\\":
-                return "end"
-            if line.startswith("\\") and line.endswith("-grams:"):
-                n = int(line[1 : -len("-grams:")]) if line[1 : -len("-grams:")].isdigit() else 0
-                if n < 1:
-                    raise ValueError(f"{where}: bad section header {line!r}")
-                if n not in declared:
-                    raise ValueError(f"{where}: section {line} not declared in \\data\\")
-                state = "ngrams"
-                continue
-            if state == "header":
-                k, eq, v = line[len("ngram "):].partition("=")
-                if not line.startswith("ngram ") or not eq or not k.strip().isdigit() or not v.strip().isdigit():
-                    raise ValueError(f"{where}: expected 'ngram N=count', got {line!r}")
-                declared[int(k)] = int(v)
-                continue
-            parts = line.split()
-            if len(parts) not in (n + 1, n + 2):
-                raise ValueError(f"{where}: expected a {n}-gram line, got {line!r}")
-            g = tuple(parts[1 : n + 1])
-            probs[g] = _number(parts[0], where, "log probability", allow_neg_inf=True)
-            if len(parts) == n + 2:
-                backoffs[g] = _number(parts[-1], where, "back-off weight")
-            seen[n] += 1
-    return state
-
-
-def write_arpa(lm: NGramLM, path: str | os.PathLike, precision: int | None = None) -> None:
-    """Write ``lm`` as an ARPA file (``.gz`` compresses).
-
-    Values are log10.  With ``precision=None`` floats are written with ``repr`` so that reading
-    the file back gives bit-identical scores; an integer writes that many decimals instead.
-    The back-off column is written for n-grams that have a weight (never at the highest order).
-    """
-
-    def fmt(x: float) -> str:
-        return repr(float(x)) if precision is None else f"{x:.{precision}f}"
-
-    by_order: list[list[Ngram]] = [[] for _ in range(lm.order + 1)]
-    for g in lm.probs:
-        by_order[len(g)].append(g)
-    with _open_text(path, "w") as f:
-        f.write("\n\\data\\\n")
-        for n in range(1, lm.order + 1):
-            f.write(f"ngram {n}={len(by_order[n])}\n")
-        for n in range(1, lm.order + 1):
-            f.write(f"\n\\{n}-grams:\n")
-            for g in sorted(by_order[n]):
-                line = f"{fmt(lm.probs[g])}\t{' '.join(g)}"
-                if n < lm.order and g in lm.backoffs:
-                    line += f"\t{fmt(lm.backoffs[g])}"
-                f.write(line + "\n")
-        f.write("\n\\end\\\n")
-
-
 # ------------------------------------------------------------------------ decoder scorers
 class LMScorer(Protocol):
     """What :func:`recog.decode.beam.prefix_beam_search` needs from a language model.
@@ -585,7 +320,4 @@ __all__ = [
     "NGramLM",
     "WordLM",
     "WordLMScorer",
-    "read_arpa",
-    "train_kneser_ney",
-    "write_arpa",
 ]

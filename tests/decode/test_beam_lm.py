@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from recog.decode import prefix_beam_search
-from recog.decode.lm import CharLMScorer, WordLMScorer, train_kneser_ney
+from recog.decode.kneser_ney import train_kneser_ney
+from recog.decode.lm import CharLMScorer, WordLMScorer
 from recog.tokens import SymbolTable
 
 TEXTS = ["the cat", "a cat", "the hat", "a hat", "that cat sat", "the cat sat", "cat"]
@@ -192,7 +193,7 @@ ngram 2=3
 
 
 def test_decoding_with_a_hand_written_arpa_gives_the_scores_the_file_implies(tmp_path) -> None:
-    from recog.decode.lm import read_arpa
+    from recog.decode.arpa import read_arpa
 
     (tmp_path / "hand.arpa").write_text(HAND_ARPA, encoding="utf-8")
     lm = read_arpa(tmp_path / "hand.arpa")

@@ -17,7 +17,8 @@ import torch
 
 from recog.decode import fast_beam, prefix_beam_search, prefix_beam_search_batch
 from recog.decode.beam import _prefix_beam_search_reference as reference
-from recog.decode.lm import CharLMScorer, NGramLM, WordLMScorer, train_kneser_ney
+from recog.decode.kneser_ney import train_kneser_ney
+from recog.decode.lm import CharLMScorer, NGramLM, WordLMScorer
 from recog.tokens import SymbolTable
 
 needs_kernel = pytest.mark.skipif(not fast_beam.available(), reason="compiled kernel not built")

@@ -8,16 +8,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from recog.decode.lm import (
-    FALLBACK_DISCOUNTS,
-    CharLMScorer,
-    NGramLM,
-    WordLMScorer,
-    _modkn_discounts,
-    read_arpa,
-    train_kneser_ney,
-    write_arpa,
-)
+from recog.decode.arpa import read_arpa, write_arpa
+from recog.decode.kneser_ney import FALLBACK_DISCOUNTS, _modkn_discounts, train_kneser_ney
+from recog.decode.lm import CharLMScorer, NGramLM, WordLMScorer
 
 LN10 = math.log(10.0)
 TOY = [["a", "b"], ["a", "c"], ["b", "c", "a"]]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from data_prep import iam, kaldi, lines, textgrid, timit
 from data_prep.common import Reporter
-from recog.decode.lm import read_arpa
+from recog.decode.arpa import read_arpa
 from recog.layout.files import read_layout
 from recog.lexicon import read_lexicon
 from recog.manifest import read_manifest, read_text
