@@ -1,6 +1,6 @@
 // Compiled core of the CTC prefix beam search (recog.decode.fast_beam).
 //
-// It reproduces recog.decode.beam._prefix_beam_search_reference operation for operation: the
+// It reproduces recog.decode.beam_reference.prefix_beam_search_reference operation for operation: the
 // same log-add formula (log1p/exp from the C library, as Python's math module uses), the same
 // order of accumulation (beam entries in beam order; per entry: blank, repeat, extensions in
 // increasing symbol order), the same stable tie-breaking when the beam is cut (first inserted

@@ -2,8 +2,9 @@
 
 The kernel (``_beam.cpp``, built by ``pip install``) runs the whole search of
 :func:`recog.decode.beam.prefix_beam_search` in C++ and gives the same hypotheses, scores, frames
-and confidences as the pure-Python :func:`recog.decode.beam._prefix_beam_search_reference`, to the
-last bit.  What makes it fast, beyond being compiled:
+and confidences as the pure-Python
+:func:`recog.decode.beam_reference.prefix_beam_search_reference`, to the last bit.  What makes it
+fast, beyond being compiled:
 
 * trie nodes are created only for prefixes that enter the beam, and per frame the candidates
   live in one flat array; an extension merges with an existing prefix through a (beam x V) table

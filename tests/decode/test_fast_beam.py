@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from recog.decode import fast_beam, prefix_beam_search, prefix_beam_search_batch
-from recog.decode.beam import _prefix_beam_search_reference as reference
+from recog.decode.beam_reference import prefix_beam_search_reference as reference
 from recog.decode.kneser_ney import train_kneser_ney
 from recog.decode.lm import CharLMScorer, NGramLM, WordLMScorer
 from recog.tokens import SymbolTable
