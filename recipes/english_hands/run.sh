@@ -3,7 +3,7 @@
 # lines re-cut from the pages) and the synthetic IAM-layout corpus (162 handwriting-style font
 # families from Debian and Google Fonts; the validation and test families never trained on) in
 # mixed batches, with writer-style augmentation (train.writer_style: baseline wobble, margins, ink
-# and paper texture, blur, JPEG) on top of the usual distortions, and the dewarp normalisation.
+# and paper texture, blur, JPEG) on top of the usual distortions, and the dewarp and deslant normalisations.
 #
 #   recipes/english_hands/run.sh --hooker DIR --synth DIR [--synth-lines 40000] [--fold-valid true]
 #        [--weights hooker=1,synth=0.33] [--valid-synth 0.1] [--init MODEL] [--conf conf/bilstm.yaml]
