@@ -25,8 +25,8 @@ it, and its confidence the largest posterior seen over those frames.
 Implementation: :func:`prefix_beam_search` runs the compiled kernel of
 :mod:`recog.decode.fast_beam` (``_beam.cpp``, built by ``pip install``), which reproduces
 :func:`recog.decode.beam_reference.prefix_beam_search_reference` (Python, the specification)
-bit for bit and falls back to it when the kernel was not built.  :func:`prefix_beam_search_batch` decodes many
-utterances on all cores.  Optional extra pruning (off by default): ``prune_topk`` and
+bit for bit and falls back to it when the kernel was not built.  :func:`prefix_beam_search_batch`
+decodes many utterances on all cores.  Optional extra pruning (off by default): ``prune_topk`` and
 ``prune_cumprob`` limit the symbols that extend prefixes at a frame, ``beam_threshold`` drops
 prefixes far below the frame's best.
 """
